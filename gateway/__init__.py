@@ -1,0 +1,1 @@
+"""The Bridgework gateway: HTTP in, RPC out, and the web app."""

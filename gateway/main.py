@@ -1,0 +1,60 @@
+"""The gateway: authenticates, turns HTTP into RPC, serves the web app. No business rules here.
+
+Run with ``uvicorn --factory gateway.main:create_app``; the RPC client
+connects when the app starts, not at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from gateway import errors
+from gateway.api.routes import health, status, teeth
+from gateway.observability import RequestContextMiddleware
+from gateway.rpc import Services
+from gateway.settings import GatewaySettings, get_settings
+from shared.logging import configure_logging
+from shared.rpc_client import RpcClient
+
+WEB_DIR = Path(__file__).parent / "web"
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    """The FastAPI application, wired to its settings."""
+    settings = settings or get_settings()
+    configure_logging("gateway", settings.log_level)
+    client = RpcClient(settings.amqp_uri, name="gateway", default_timeout=settings.rpc_timeout)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client.start()
+        try:
+            yield
+        finally:
+            client.stop()
+
+    app = FastAPI(
+        title="Bridgework API",
+        version=version("bridgework"),
+        description=(
+            "Referrals and lab cases between dental offices. Errors are JSON: "
+            '`{"detail": "...", "request_id": "...", "errors": [{"field": ..., "message": ...}]}`; '
+            "quote the request id (also in the X-Request-ID header) when reporting a problem."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.services = Services(client, names=settings.services, timeout=settings.rpc_timeout)
+    errors.install(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    app.include_router(status.router)
+    app.include_router(teeth.router)
+    app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    return app

@@ -1,0 +1,27 @@
+"""Gateway settings: environment variables (the same names the services use), then defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.config import DEFAULT_AMQP_URI, SERVICES
+
+
+class GatewaySettings(BaseSettings):
+    """Read from the environment (and an optional .env file) once per process."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    amqp_uri: str = Field(default=DEFAULT_AMQP_URI, validation_alias="AMQP_URI")
+    rpc_timeout: float = Field(default=10.0, gt=0, validation_alias="RPC_TIMEOUT")
+    ready_timeout: float = Field(default=2.0, gt=0, validation_alias="READY_TIMEOUT")
+    services: tuple[str, ...] = SERVICES
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+
+
+@lru_cache
+def get_settings() -> GatewaySettings:
+    return GatewaySettings()

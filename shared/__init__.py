@@ -1,0 +1,1 @@
+"""Bridgework shared package: contracts, tooth notation, config, DB/outbox, RPC client, logging."""

@@ -1,0 +1,100 @@
+"""JSON log lines carrying the request id, for the gateway and every service.
+
+The gateway picks a request id for each HTTP request (or keeps a well-formed
+``X-Request-ID`` from the client) and sends it as nameko context data
+(``nameko.request_id``) with every RPC. Nameko copies context data into the
+calls and events a worker makes, and each service sets it again on the
+worker's context variable, so one id joins the log lines of one request
+across processes. Log lines carry ids and names of things, never patient
+data: log the referral id, not the patient's name.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import logging.config
+import os
+import re
+import uuid
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "bridgework_request_id", default=None
+)
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+
+def new_request_id() -> str:
+    """A fresh random request id."""
+    return uuid.uuid4().hex
+
+
+def clean_request_id(value: str | None) -> str:
+    """The client's request id if it is safe to log and forward, else a fresh one."""
+    if value and _REQUEST_ID_RE.match(value):
+        return value
+    return new_request_id()
+
+
+class ContextFilter(logging.Filter):
+    """Adds ``service`` and the current ``request_id`` to every record."""
+
+    def __init__(self, service: str | None = None) -> None:
+        super().__init__()
+        self.service = service or os.environ.get("BRIDGEWORK_SERVICE", "bridgework")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.service = self.service
+        if not getattr(record, "request_id", None):
+            record.request_id = request_id_var.get()
+        return True
+
+
+class JsonFormatter(_BaseJsonFormatter):
+    """One JSON object per line: ts, level, logger, message, service, request_id, extras."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "fmt", "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s"
+        )
+        kwargs.setdefault(
+            "rename_fields", {"asctime": "ts", "levelname": "level", "name": "logger"}
+        )
+        kwargs.setdefault("datefmt", "%Y-%m-%dT%H:%M:%S%z")
+        super().__init__(*args, **kwargs)
+
+
+def logging_config(service: str, level: str = "INFO") -> dict[str, Any]:
+    """A dictConfig that writes JSON lines to stderr for ``service``."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": "shared.logging.ContextFilter", "service": service}},
+        "formatters": {"json": {"()": "shared.logging.JsonFormatter"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["context"],
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {
+            # uvicorn's own access log would print query strings; the gateway logs requests itself
+            "uvicorn.access": {"level": "WARNING"},
+            "amqp": {"level": "WARNING"},
+            "kombu": {"level": "WARNING"},
+        },
+    }
+
+
+def configure_logging(service: str, level: str | None = None) -> None:
+    """Send this process's logs as JSON lines to stderr."""
+    logging.config.dictConfig(
+        logging_config(service, level or os.environ.get("LOG_LEVEL", "INFO"))
+    )

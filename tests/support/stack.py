@@ -1,0 +1,92 @@
+"""The whole platform, started the way `make run` starts it, on throwaway resources."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.infra import (
+    SERVICES,
+    Process,
+    base_env,
+    free_port,
+    procfile_commands,
+    run_python,
+    throwaway_databases,
+    throwaway_vhost,
+    wait_for,
+)
+
+
+class Stack:
+    """The gateway and the five services, each a process from deploy/local/Procfile."""
+
+    def __init__(self, *, amqp_uri: str, db_urls: dict[str, str], log_dir: Path) -> None:
+        self.amqp_uri = amqp_uri
+        self.db_urls = db_urls
+        self.log_dir = log_dir
+        self.gateway_port = free_port()
+        self.health_ports = {service: free_port() for service in SERVICES}
+        env = base_env(
+            AMQP_URI=amqp_uri,
+            GATEWAY_PORT=str(self.gateway_port),
+            RPC_TIMEOUT="5",
+            READY_TIMEOUT="2",
+        )
+        for service in SERVICES:
+            env[f"{service.upper()}_DB_URL"] = db_urls[service]
+            env[f"{service.upper()}_HTTP_ADDRESS"] = f"127.0.0.1:{self.health_ports[service]}"
+        self.env = env
+        self.processes = {
+            name: Process(name, command, env=env, log_dir=log_dir)
+            for name, command in procfile_commands().items()
+        }
+        self.url = f"http://127.0.0.1:{self.gateway_port}"
+        self.http = httpx.Client(base_url=self.url, timeout=30)
+
+    def migrate(self) -> None:
+        run_python("-m", "shared.migrations", env=self.env)
+
+    def start(self, timeout: float = 60) -> None:
+        for process in self.processes.values():
+            process.start()
+        wait_for(self.ready, timeout=timeout, interval=0.25, what="every service ready")
+
+    def ready(self) -> bool:
+        try:
+            return self.http.get("/health/ready").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def health_url(self, service: str, path: str) -> str:
+        return f"http://127.0.0.1:{self.health_ports[service]}{path}"
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.http.get(path, **kwargs)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+        self.http.close()
+
+
+@contextlib.contextmanager
+def running_stack() -> Iterator[Stack]:
+    """A migrated, started stack on its own vhost and databases; removed afterwards."""
+    with (
+        throwaway_vhost() as amqp_uri,
+        throwaway_databases(*SERVICES) as db_urls,
+        tempfile.TemporaryDirectory(prefix="bw-stack-") as log_dir,
+    ):
+        stack = Stack(amqp_uri=amqp_uri, db_urls=db_urls, log_dir=Path(log_dir))
+        try:
+            stack.migrate()
+            stack.start()
+            yield stack
+        finally:
+            stack.stop()
