@@ -88,13 +88,19 @@ def _route_template(scope: Scope) -> str:
 
 async def _internal_error(send: Send, request_id: str) -> None:
     body = json.dumps(
-        {"detail": "internal error; quote the request id when reporting it", "request_id": request_id}
+        {
+            "detail": "internal error; quote the request id when reporting it",
+            "request_id": request_id,
+        }
     ).encode()
     await send(
         {
             "type": "http.response.start",
             "status": 500,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

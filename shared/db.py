@@ -33,6 +33,8 @@ def make_engine(url: str, *, application_name: str = "bridgework", pool_size: in
     """An engine that checks connections before use and never connects at creation."""
     return create_engine(
         url,
+        # Statement parameters hold patient data: keep them out of error messages and logs.
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=pool_size,

@@ -95,6 +95,4 @@ def logging_config(service: str, level: str = "INFO") -> dict[str, Any]:
 
 def configure_logging(service: str, level: str | None = None) -> None:
     """Send this process's logs as JSON lines to stderr."""
-    logging.config.dictConfig(
-        logging_config(service, level or os.environ.get("LOG_LEVEL", "INFO"))
-    )
+    logging.config.dictConfig(logging_config(service, level or os.environ.get("LOG_LEVEL", "INFO")))

@@ -203,7 +203,7 @@ class EventPublisher:
         if self._connection is not None:
             try:
                 self._connection.release()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail any way
+            except Exception:
                 log.debug("closing the outbox connection failed", exc_info=True)
         self._connection = None
         self._producer = None
@@ -257,7 +257,7 @@ class OutboxRelay:
                 backoff = 0.5
                 self._wake.wait(self.poll_interval)
                 self._wake.clear()
-            except Exception as exc:  # noqa: BLE001 - the relay must outlive any one failure
+            except Exception as exc:
                 OUTBOX_PUBLISH_FAILURES.inc()
                 log.warning("outbox relay paused: %s", exc.__class__.__name__, exc_info=True)
                 self.publisher.close()

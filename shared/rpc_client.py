@@ -160,7 +160,9 @@ class RpcClient:
         self._wake()
         return future
 
-    def call(self, service: str, method: str, *, timeout: float | None = None, **options: Any) -> Any:
+    def call(
+        self, service: str, method: str, *, timeout: float | None = None, **options: Any
+    ) -> Any:
         """Call and wait (blocking); raises DeadlineExceeded after ``timeout`` seconds."""
         timeout = timeout or self.default_timeout
         future = self.submit(service, method, timeout=timeout, **options)

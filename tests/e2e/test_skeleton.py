@@ -8,7 +8,15 @@ import time
 import httpx
 import pytest
 
-from tests.support.infra import SERVICES, Process, base_env, free_port, procfile_commands, token, wait_for
+from tests.support.infra import (
+    SERVICES,
+    Process,
+    base_env,
+    free_port,
+    procfile_commands,
+    token,
+    wait_for,
+)
 from tests.support.stack import Stack
 
 
@@ -19,7 +27,12 @@ def test_every_service_answers_ping_through_the_gateway(stack: Stack) -> None:
     for service in SERVICES:
         answer = stack.get(f"/api/v1/status/{service}")
         assert answer.status_code == 200
-        assert answer.json() == {"name": service, "version": "0.1.0", "ready": True, "problem": None}
+        assert answer.json() == {
+            "name": service,
+            "version": "0.1.0",
+            "ready": True,
+            "problem": None,
+        }
 
 
 def test_unknown_service_status_is_404_naming_it(stack: Stack) -> None:

@@ -50,7 +50,9 @@ def wait_for(
             if value:
                 return value
         time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what or predicate}: {last_error!r}")
+    raise TimeoutError(
+        f"timed out after {timeout}s waiting for {what or predicate}: {last_error!r}"
+    )
 
 
 # -- RabbitMQ ---------------------------------------------------------------
@@ -232,3 +234,11 @@ def run_python(*args: str, env: dict[str, str], timeout: float = 120) -> str:
     if result.returncode != 0:
         raise RuntimeError(f"{shlex.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
+
+
+def metric_value(exposition: str, sample: str) -> float:
+    """The value of one sample (name with its labels, as printed) in Prometheus text, or 0."""
+    for line in exposition.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0

@@ -42,7 +42,9 @@ async def platform_status(services: ServicesDep, settings: SettingsDep) -> Platf
     summary="One service's version; 503 if it is not running",
     responses={404: {"description": "No such service"}, 503: {"description": "Not running"}},
 )
-async def service_status(service: str, services: ServicesDep, settings: SettingsDep) -> ServiceStatus:
+async def service_status(
+    service: str, services: ServicesDep, settings: SettingsDep
+) -> ServiceStatus:
     if service not in services.names:
         raise NotFound(f"no service named {service!r}", details={"service": service})
     answer = await services.ping(service, timeout=settings.ready_timeout)

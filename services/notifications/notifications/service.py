@@ -1,8 +1,7 @@
 """The notifications service's entrypoints: each validates, calls the domain and serialises."""
 
-from shared.service import ServiceBase
-
 from notifications import __version__
+from shared.service import ServiceBase
 
 
 class NotificationsService(ServiceBase):

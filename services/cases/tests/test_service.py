@@ -1,0 +1,10 @@
+"""The cases service's entrypoint wiring, in-process on the real broker and database."""
+
+from cases import __version__
+from cases.service import CasesService
+from tests.support.service_checks import assert_service_starts_and_answers
+
+
+def test_starts_answers_ping_and_is_ready(run_service) -> None:
+    assert CasesService.version == __version__
+    assert_service_starts_and_answers(run_service, CasesService)

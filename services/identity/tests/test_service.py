@@ -1,0 +1,10 @@
+"""The identity service's entrypoint wiring, in-process on the real broker and database."""
+
+from identity import __version__
+from identity.service import IdentityService
+from tests.support.service_checks import assert_service_starts_and_answers
+
+
+def test_starts_answers_ping_and_is_ready(run_service) -> None:
+    assert IdentityService.version == __version__
+    assert_service_starts_and_answers(run_service, IdentityService)
