@@ -26,6 +26,8 @@ from typing import Any
 
 import eventlet
 import kombu.serialization
+from amqp.exceptions import AMQPError
+from kombu.exceptions import KombuError
 from nameko.events import EventHandler as _NamekoEventHandler
 from nameko.exceptions import (
     IncorrectSignature,
@@ -34,6 +36,7 @@ from nameko.exceptions import (
     UnserializableValueError,
     serialize,
 )
+from nameko.messaging import QueueConsumer as _NamekoQueueConsumer
 from nameko.rpc import Responder as _NamekoResponder
 from nameko.rpc import Rpc as _NamekoRpc
 from nameko.rpc import RpcConsumer as _NamekoRpcConsumer
@@ -48,6 +51,8 @@ from shared.outbox import claim_event
 
 log = logging.getLogger(__name__)
 
+# What a lost broker connection looks like from py-amqp, kombu or the socket.
+BROKER_ERRORS = (OSError, AMQPError, KombuError)
 DEADLINE_HEADER = "nameko.deadline"
 REQUEUE_PAUSE_SECONDS = 1.0
 _PROTOCOL_ERRORS = (MethodNotFound, IncorrectSignature, MalformedRequest)
@@ -97,7 +102,34 @@ class Responder(_NamekoResponder):
         return result, exc_info
 
 
+class QueueConsumer(_NamekoQueueConsumer):
+    """Nameko's consumer, surviving an ack or requeue on a connection that just died.
+
+    Nameko catches only py-amqp's ConnectionError there; a reset socket would
+    kill the whole container. The broker redelivers an unacknowledged message
+    after it reconnects, and consumers are idempotent.
+    """
+
+    def ack_message(self, message: Any) -> None:
+        try:
+            super().ack_message(message)
+        except BROKER_ERRORS as exc:
+            log.warning("could not acknowledge a message (%s); it will come again", _name(exc))
+
+    def requeue_message(self, message: Any) -> None:
+        try:
+            super().requeue_message(message)
+        except BROKER_ERRORS as exc:
+            log.warning("could not requeue a message (%s); it will come again", _name(exc))
+
+
+def _name(exc: BaseException) -> str:
+    return exc.__class__.__name__
+
+
 class RpcConsumer(_NamekoRpcConsumer):
+    queue_consumer = QueueConsumer()
+
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
         config = self.container.config
         responder = Responder(
@@ -108,7 +140,12 @@ class RpcConsumer(_NamekoRpcConsumer):
             ssl=config.get("AMQP_SSL"),
             login_method=config.get("LOGIN_METHOD"),
         )
-        result, exc_info = responder.send_response(result, exc_info)
+        try:
+            result, exc_info = responder.send_response(result, exc_info)
+        except BROKER_ERRORS as exc:
+            # The caller times out; a request that is redelivered later is dropped
+            # by its deadline if the caller has given up by then.
+            log.warning("could not send a reply (%s)", _name(exc))
         self.queue_consumer.ack_message(message)
         return result, exc_info
 
@@ -147,6 +184,8 @@ rpc = Rpc.decorator
 
 
 class EventHandler(_NamekoEventHandler):
+    queue_consumer = QueueConsumer()
+
     def handle_result(
         self, message: Any, worker_ctx: Any, result: Any = None, exc_info: Any = None
     ) -> tuple[Any, Any]:

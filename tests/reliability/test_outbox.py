@@ -72,6 +72,8 @@ def test_a_thousand_events_survive_a_broker_restart_mid_stream(probes: Probes) -
     producer.join(120)
     assert written.is_set() and not errors, errors
     assert_delivered_once(probes, batch, 1000)
+    # Both services rode out the outage in place (no restart by anyone).
+    assert probes.processes["producer"].running and probes.processes["consumer"].running
     # The relay did meet the outage (and got past it).
     assert metric_value(probes.metrics("producer"), "bridgework_outbox_relay_failures_total") > 0
     # The gateway's kind of client found its way back too.
