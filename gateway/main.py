@@ -33,11 +33,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client.start()
+        await client.start_async()
         try:
             yield
         finally:
-            client.stop()
+            await client.stop_async()
 
     app = FastAPI(
         title="Bridgework API",

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -25,8 +26,10 @@ from collections.abc import Callable
 from typing import Any
 
 import eventlet
+import eventlet.semaphore
 import kombu.serialization
 from amqp.exceptions import AMQPError
+from kombu import Connection, Producer
 from kombu.exceptions import KombuError
 from nameko.events import EventHandler as _NamekoEventHandler
 from nameko.exceptions import (
@@ -37,7 +40,6 @@ from nameko.exceptions import (
     serialize,
 )
 from nameko.messaging import QueueConsumer as _NamekoQueueConsumer
-from nameko.rpc import Responder as _NamekoResponder
 from nameko.rpc import Rpc as _NamekoRpc
 from nameko.rpc import RpcConsumer as _NamekoRpcConsumer
 from nameko.rpc import get_rpc_exchange
@@ -78,28 +80,68 @@ def wire_error(exc: BaseException) -> dict[str, Any]:
     }
 
 
-class Responder(_NamekoResponder):
-    """Nameko's responder with Bridgework's error payload."""
+def reply_body(message: Any, result: Any, exc_info: Any) -> tuple[dict[str, Any], Any]:
+    """Nameko's reply ``{"result", "error"}`` for ``message``, and the error to report."""
+    serializer = kombu.serialization.registry.type_to_name[message.properties["content_type"]]
+    error = wire_error(exc_info[1]) if exc_info is not None else None
+    try:
+        kombu.serialization.dumps(result, serializer)
+    except Exception:  # noqa: BLE001 - nameko's own safeguard, kept
+        exc_info = sys.exc_info()
+        error = wire_error(UnserializableValueError(result))
+        result = None
+    return {"result": result, "error": error}, exc_info
 
-    def send_response(self, result: Any, exc_info: Any) -> tuple[Any, Any]:
-        content_type = self.message.properties["content_type"]
-        serializer = kombu.serialization.registry.type_to_name[content_type]
-        error = wire_error(exc_info[1]) if exc_info is not None else None
-        try:
-            kombu.serialization.dumps(result, serializer)
-        except Exception:  # noqa: BLE001 - nameko's own safeguard, kept
-            exc_info = sys.exc_info()
-            error = wire_error(UnserializableValueError(result))
-            result = None
-        publisher = self.publisher_cls(self.amqp_uri, ssl=self.ssl, login_method=self.login_method)
-        publisher.publish(
-            {"result": result, "error": error},
-            serializer=serializer,
-            exchange=self.exchange,
-            routing_key=self.message.properties["reply_to"],
-            correlation_id=self.message.properties.get("correlation_id"),
-        )
-        return result, exc_info
+
+class ReplyPublisher:
+    """One long-lived channel for a process's RPC replies.
+
+    Nameko builds a connection object and takes a pooled producer for every
+    reply; on this path that was the largest cost of a call. Replies go
+    without publisher confirms: a lost reply ends as the caller's timeout
+    either way, and waiting for the broker would add a round trip to every
+    call. One broken connection is replaced once per reply.
+    """
+
+    def __init__(self, amqp_uri: str, exchange: Any, *, ssl: Any = None) -> None:
+        self.amqp_uri = amqp_uri
+        self.exchange = exchange
+        self.ssl = ssl
+        self._lock = eventlet.semaphore.Semaphore()
+        self._connection: Any = None
+        self._producer: Any = None
+
+    def publish(self, body: dict[str, Any], *, message: Any) -> None:
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    self._open().publish(
+                        body,
+                        serializer=kombu.serialization.registry.type_to_name[
+                            message.properties["content_type"]
+                        ],
+                        routing_key=message.properties["reply_to"],
+                        correlation_id=message.properties.get("correlation_id"),
+                        delivery_mode=1,
+                        retry=False,
+                    )
+                    return
+                except BROKER_ERRORS:
+                    self.close()
+                    if attempt == 2:
+                        raise
+
+    def _open(self) -> Any:
+        if self._producer is None:
+            self._connection = Connection(self.amqp_uri, ssl=self.ssl, connect_timeout=5)
+            self._producer = Producer(self._connection.channel(), exchange=self.exchange)
+        return self._producer
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.release()
+        self._connection = self._producer = None
 
 
 class QueueConsumer(_NamekoQueueConsumer):
@@ -130,18 +172,21 @@ def _name(exc: BaseException) -> str:
 class RpcConsumer(_NamekoRpcConsumer):
     queue_consumer = QueueConsumer()
 
-    def handle_result(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+    def setup(self) -> None:
+        super().setup()
         config = self.container.config
-        responder = Responder(
-            config["AMQP_URI"],
-            get_rpc_exchange(config),
-            config.get("serializer", "json"),
-            message,
-            ssl=config.get("AMQP_SSL"),
-            login_method=config.get("LOGIN_METHOD"),
+        self.replies = ReplyPublisher(
+            config["AMQP_URI"], get_rpc_exchange(config), ssl=config.get("AMQP_SSL")
         )
+
+    def stop(self) -> None:
+        super().stop()
+        self.replies.close()
+
+    def handle_result(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+        body, exc_info = reply_body(message, result, exc_info)
         try:
-            result, exc_info = responder.send_response(result, exc_info)
+            self.replies.publish(body, message=message)
         except BROKER_ERRORS as exc:
             # The caller times out; a request that is redelivered later is dropped
             # by its deadline if the caller has given up by then.

@@ -10,12 +10,14 @@ from gateway.rpc import Services
 from gateway.settings import GatewaySettings
 
 
-def get_services(request: Request) -> Services:
+# Dependencies are coroutines: FastAPI would run plain functions in a thread pool,
+# a thread hop per request for a dictionary lookup.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def get_settings(request: Request) -> GatewaySettings:
+async def get_settings(request: Request) -> GatewaySettings:
     settings: GatewaySettings = request.app.state.settings
     return settings
 

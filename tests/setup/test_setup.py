@@ -113,3 +113,16 @@ def test_on_a_machine_without_rabbitmq_it_installs_starts_and_enables_management
         "setup: started: rabbitmq",
         "setup: installed: rabbitmq-server libharfbuzz-subset0",
     ]
+
+
+def test_a_test_run_that_collects_nothing_fails() -> None:
+    empty = subprocess.run(
+        ["make", "--no-print-directory", "test-suites", "PYTEST_FLAGS=-k no_test_is_named_this"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert empty.returncode != 0
+    assert "no tests ran" in empty.stdout or "deselected" in empty.stdout
