@@ -14,6 +14,9 @@ from shared.logging import clean_request_id, request_id_var
 
 log = logging.getLogger("gateway.access")
 
+#: Seconds; the same buckets as the services' entrypoint histogram.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
 HTTP_REQUESTS = Counter(
     "bridgework_gateway_http_requests_total",
     "HTTP requests by method, route template and status.",
@@ -23,7 +26,7 @@ HTTP_SECONDS = Histogram(
     "bridgework_gateway_http_seconds",
     "HTTP request time by route template.",
     ["route"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    buckets=LATENCY_BUCKETS,
 )
 REQUEST_ID_HEADER = b"x-request-id"
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
+from gateway.observability import LATENCY_BUCKETS
 from shared.contracts.common import ServiceInfo
 from shared.errors import BridgeworkError
 from shared.logging import request_id_var
@@ -22,7 +23,7 @@ RPC_SECONDS = Histogram(
     "bridgework_gateway_rpc_seconds",
     "RPC round-trip time seen by the gateway.",
     ["service"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    buckets=LATENCY_BUCKETS,
 )
 
 
