@@ -99,6 +99,8 @@ PRODUCER_KEY = "bridgework.producer"
 CONTEXT_KEY = "bridgework.context_data"
 OUTBOX_WRITTEN_KEY = "bridgework.outbox_written"
 
+CONFIRM_TIMEOUT_SECONDS = 10.0
+
 # Test hook for the reliability suite: make the relay die at one exact point.
 _CRASH_POINT = os.environ.get("BRIDGEWORK_OUTBOX_CRASH", "")
 
@@ -192,6 +194,8 @@ class EventPublisher:
             delivery_mode=2,
             mandatory=True,
             retry=False,
+            # A half-open connection must not hang the relay.
+            confirm_timeout=CONFIRM_TIMEOUT_SECONDS,
         )
         # The broker sends basic.return before the ack, so it has been seen by now.
         if message_id in self._returned:
