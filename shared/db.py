@@ -89,8 +89,9 @@ class Database(DependencyProvider):
         self.stop()
 
     def get_dependency(self, worker_ctx: Any) -> Session:
+        # The worker's own context dict (not a copy): the request id may be set after this.
         session = self._make_session(
-            info={PRODUCER_KEY: self.container.service_name, CONTEXT_KEY: dict(worker_ctx.data)}
+            info={PRODUCER_KEY: self.container.service_name, CONTEXT_KEY: worker_ctx.data}
         )
         self._sessions[worker_ctx] = session
         return session

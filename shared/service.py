@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from kombu import Connection
 from nameko.extensions import DependencyProvider
@@ -36,6 +37,10 @@ log = logging.getLogger(__name__)
 class RequestContext(DependencyProvider):
     """Puts the request id on the worker's log lines and records entrypoint metrics."""
 
+    def __init__(self) -> None:
+        # Start times live here, not in worker_ctx.data: that travels on as context data.
+        self._started: WeakKeyDictionary[Any, float] = WeakKeyDictionary()
+
     def worker_setup(self, worker_ctx: Any) -> None:
         request_id = worker_ctx.data.get("request_id")
         if not request_id:
@@ -44,11 +49,11 @@ class RequestContext(DependencyProvider):
             request_id = new_request_id()
             worker_ctx.data["request_id"] = request_id
         request_id_var.set(request_id)
-        worker_ctx.data.setdefault("_bw_started", time.perf_counter())
+        self._started[worker_ctx] = time.perf_counter()
 
     def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
         name = worker_ctx.entrypoint.method_name
-        elapsed = time.perf_counter() - worker_ctx.data.pop("_bw_started", time.perf_counter())
+        elapsed = time.perf_counter() - self._started.pop(worker_ctx, time.perf_counter())
         outcome = "ok" if exc_info is None else _error_kind(exc_info[1])
         ENTRYPOINT_SECONDS.labels(name).observe(elapsed)
         ENTRYPOINT_CALLS.labels(name, outcome).inc()
