@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -157,3 +158,23 @@ def test_an_event_that_breaks_its_contract_is_dropped_not_retried(probes: Probes
         what="the rejection",
     )
     assert probes.received(batch) == []
+
+
+def test_the_request_id_travels_with_the_event_into_the_consumers_log(probes: Probes) -> None:
+    probes.ensure_running()
+    batch, request_id = f"traced-{token()}", f"trace-{token()}"
+    probes.rpc.call(
+        "probe_producer",
+        "emit",
+        kwargs={"batch": batch, "count": 1},
+        context={"request_id": request_id},
+    )
+    assert_delivered_once(probes, batch, 1)
+
+    def consumer_lines() -> list[dict[str, object]]:
+        log = probes.processes["consumer"].log().splitlines()
+        lines = [json.loads(line) for line in log if line.startswith("{")]
+        return [line for line in lines if line.get("request_id") == request_id]
+
+    lines = wait_for(consumer_lines, timeout=10, what="the consumer's log line")
+    assert any(line.get("entrypoint") == "handle_probe_emitted" for line in lines)
