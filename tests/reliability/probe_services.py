@@ -7,9 +7,10 @@ services do, with a few methods that make the behaviour observable.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import eventlet
+import eventlet.event
 from sqlalchemy import text
 
 from shared.contracts.events import EventEnvelope
@@ -38,6 +39,20 @@ class ProbeProducer(ServiceBase):
         """Leave a trace that this call ran."""
         self.db.execute(text("INSERT INTO probe_calls (token) VALUES (:token)"), {"token": token})
         return token
+
+    _arrived: ClassVar[dict[str, int]] = {}
+    _everyone_here: ClassVar[dict[str, eventlet.event.Event]] = {}
+
+    @rpc
+    def rendezvous(self, group: str, size: int) -> int:
+        """Return only once ``size`` calls of ``group`` are running at the same time."""
+        self._arrived[group] = self._arrived.get(group, 0) + 1
+        everyone_here = self._everyone_here.setdefault(group, eventlet.event.Event())
+        if self._arrived[group] == size:
+            everyone_here.send(True)
+        with eventlet.Timeout(10):
+            everyone_here.wait()
+        return self._arrived[group]
 
     @rpc
     def echo(self, value: Any, delay: float = 0.0) -> Any:
