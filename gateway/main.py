@@ -12,7 +12,10 @@ from importlib.metadata import version
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from gateway import errors
 from gateway.api.routes import health, status, teeth
@@ -23,6 +26,21 @@ from shared.logging import configure_logging
 from shared.rpc_client import RpcClient
 
 WEB_DIR = Path(__file__).parent / "web"
+
+
+def _serve_api_docs(app: FastAPI) -> None:
+    """The interactive API reference at /docs, its assets from the swagger-ui-bundle package."""
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Bridgework API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -40,6 +58,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             await client.stop_async()
 
     app = FastAPI(
+        docs_url=None,  # served below from local assets: FastAPI's default loads a CDN
+        redoc_url=None,
         title="Bridgework API",
         version=version("bridgework"),
         description=(
@@ -56,5 +76,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(status.router)
     app.include_router(teeth.router)
+    _serve_api_docs(app)
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
     return app

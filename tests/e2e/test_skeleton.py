@@ -179,3 +179,15 @@ def test_gateway_without_a_broker_is_not_ready_and_answers_503(tmp_path) -> None
         assert "broker" in answer.json()["detail"]
     finally:
         gateway.stop()
+
+
+def test_the_api_reference_is_served_without_anything_from_the_internet(stack: Stack) -> None:
+    import re
+
+    page = stack.get("/docs")
+    assert page.status_code == 200
+    assert not re.findall(r"https?://", page.text)
+    for asset in re.findall(r'(?:src|href)="([^"]+)"', page.text):
+        assert stack.get(asset).status_code == 200, asset
+    schema = stack.get("/openapi.json").json()
+    assert "/api/v1/teeth/convert" in schema["paths"]
