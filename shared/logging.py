@@ -85,8 +85,12 @@ def logging_config(service: str, level: str = "INFO") -> dict[str, Any]:
         },
         "root": {"level": level, "handlers": ["stderr"]},
         "loggers": {
-            # uvicorn's own access log would print query strings; the gateway logs requests itself
-            "uvicorn.access": {"level": "WARNING"},
+            # uvicorn's loggers come with plain-text handlers of their own: send them
+            # through ours. Its access log would print query strings (names people
+            # searched for); the gateway logs each request itself.
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": True},
             "amqp": {"level": "WARNING"},
             "kombu": {"level": "WARNING"},
         },
