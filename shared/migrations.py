@@ -23,12 +23,12 @@ from shared.config import SERVICES, load_service_config, service_dir
 from shared.outbox import messaging_metadata
 
 
-def alembic_config(service: str) -> Config:
-    """The Alembic configuration of ``service``, pointed at its database."""
+def alembic_config(service: str, url: str | None = None) -> Config:
+    """The Alembic configuration of ``service``, pointed at ``url`` or its configured database."""
     config = Config(str(service_dir(service) / "alembic.ini"))
     config.set_main_option("script_location", str(service_dir(service) / "migrations"))
     config.set_main_option(
-        "sqlalchemy.url", load_service_config(service)["DB_URL"].replace("%", "%%")
+        "sqlalchemy.url", (url or load_service_config(service)["DB_URL"]).replace("%", "%%")
     )
     return config
 
@@ -96,10 +96,12 @@ def drop_messaging_tables_v1() -> None:
     op.drop_table("outbox_messages")
 
 
-def upgrade(services: Sequence[str] = SERVICES, revision: str = "head") -> None:
+def upgrade(
+    services: Sequence[str] = SERVICES, revision: str = "head", *, url: str | None = None
+) -> None:
     """Upgrade each service's database to ``revision``."""
     for service in services:
-        command.upgrade(alembic_config(service), revision)
+        command.upgrade(alembic_config(service, url), revision)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,10 +17,10 @@ async def get_services(request: Request) -> Services:
     return services
 
 
-async def get_settings(request: Request) -> GatewaySettings:
+async def get_app_settings(request: Request) -> GatewaySettings:
     settings: GatewaySettings = request.app.state.settings
     return settings
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
+SettingsDep = Annotated[GatewaySettings, Depends(get_app_settings)]

@@ -7,7 +7,6 @@ process on both, with its health server on a free port.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -33,16 +32,7 @@ def migrated_database() -> Iterator[Callable[[str], str]]:
         manager = throwaway_databases(service)
         url = manager.__enter__()[service]
         stack.append(manager)
-        variable = f"{service.upper()}_DB_URL"
-        previous = os.environ.get(variable)
-        os.environ[variable] = url
-        try:
-            upgrade((service,))
-        finally:
-            if previous is None:
-                os.environ.pop(variable, None)
-            else:
-                os.environ[variable] = previous
+        upgrade((service,), url=url)
         return url
 
     yield make
