@@ -44,6 +44,12 @@ class Conflict(BridgeworkError):
     kind = "conflict"
 
 
+class Gone(BridgeworkError):
+    """It existed but is no longer usable (410), e.g. an expired link."""
+
+    kind = "gone"
+
+
 class PayloadTooLarge(BridgeworkError):
     """A size limit was crossed (413)."""
 
