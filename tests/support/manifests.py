@@ -101,12 +101,20 @@ def _reference(value: str) -> tuple[str, str | None]:
     return match["name"], match["default"]
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """Reads nameko's ``!env_var`` / ``!raw_env_var`` tags as their plain text."""
+
+
+for _tag in ("!env_var", "!raw_env_var"):
+    _ConfigLoader.add_constructor(_tag, lambda loader, node: loader.construct_scalar(node))
+
+
 @cache
 def service_config(service: str) -> ServiceConfig:
     path = REPO / "services" / service / "config.yaml"
     # Parsed without nameko's substitution: the values keep their ${VAR:default}
     # (and the comments, which also mention ${VAR:default}, are not values).
-    config = yaml.safe_load(path.read_text())
+    config = yaml.load(path.read_text(), Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader
     env = {
         match["name"]: match["default"]
         for value in _strings(config)
