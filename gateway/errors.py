@@ -8,6 +8,7 @@ only the request id: its detail goes to the log, not to the client.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,6 +25,7 @@ STATUS_BY_KIND: dict[str, int] = {
     "invalid": 422,
     "not_found": 404,
     "conflict": 409,
+    "gone": 410,
     "too_large": 413,
     "unauthenticated": 401,
     "forbidden": 403,
@@ -49,7 +51,21 @@ async def bridgework_error(request: Request, exc: Exception) -> JSONResponse:
             extra={"exc_type": getattr(exc, "exc_type", type(exc).__name__)},
         )
         return _body(500, "internal error; quote the request id when reporting it")
-    return _body(status, exc.message, errors=_field_errors(exc.details), info=_info(exc.details))
+    response = _body(
+        status, exc.message, errors=_field_errors(exc.details), info=_info(exc.details)
+    )
+    response.headers.update(_headers(exc, kind))
+    return response
+
+
+def _headers(exc: BridgeworkError, kind: str) -> dict[str, str]:
+    """Headers the status calls for: the challenge of a 401 raised here (the gateway's own
+    errors may carry ``headers``), Retry-After of a 429 from the service's details."""
+    headers: dict[str, str] = dict(getattr(exc, "headers", None) or {})
+    retry_after = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
+    if kind == "rate_limited" and isinstance(retry_after, int | float) and retry_after >= 0:
+        headers["Retry-After"] = str(math.ceil(retry_after))  # RFC 9110: whole seconds
+    return headers
 
 
 def _field_errors(details: Any) -> list[Any] | None:

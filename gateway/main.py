@@ -18,7 +18,22 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from gateway import errors
-from gateway.api.routes import health, status, teeth
+from gateway.api.routes import (
+    api_clients,
+    auth,
+    directory,
+    health,
+    invitations,
+    me,
+    oauth,
+    office,
+    providers,
+    sessions,
+    status,
+    teeth,
+    users,
+)
+from gateway.auth.sync import Auth
 from gateway.observability import RequestContextMiddleware
 from gateway.rpc import Services
 from gateway.settings import GatewaySettings, get_settings
@@ -48,13 +63,20 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging("gateway", settings.log_level)
     client = RpcClient(settings.amqp_uri, name="gateway", default_timeout=settings.rpc_timeout)
+    identity = Auth(
+        key_refresh_interval=settings.key_refresh_interval,
+        revocation_poll_interval=settings.revocation_poll_interval,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await client.start_async()
+        # In the background: the app serves (health, status, sign-up) while identity starts.
+        await identity.start(app.state.services)
         try:
             yield
         finally:
+            await identity.stop()
             await client.stop_async()
 
     app = FastAPI(
@@ -71,11 +93,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.services = Services(client, names=settings.services, timeout=settings.rpc_timeout)
+    app.state.auth = identity
     errors.install(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(status.router)
     app.include_router(teeth.router)
+    for module in (auth, sessions, oauth, me, office, providers, users, api_clients):
+        app.include_router(module.router)
+    app.include_router(invitations.router)
+    app.include_router(directory.router)
     _serve_api_docs(app)
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
     return app

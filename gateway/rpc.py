@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from pydantic import BaseModel
 
 from gateway.observability import LATENCY_BUCKETS
 from shared.contracts.common import ServiceInfo
@@ -27,6 +28,14 @@ RPC_SECONDS = Histogram(
 )
 
 
+def wire_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The arguments as they travel: Pydantic models (the caller, a payload) as their JSON form."""
+    return {
+        name: value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+        for name, value in kwargs.items()
+    }
+
+
 class Services:
     """Calls the services on behalf of the current HTTP request."""
 
@@ -38,7 +47,11 @@ class Services:
     async def call(
         self, service: str, method: str, *, timeout: float | None = None, **kwargs: Any
     ) -> Any:
-        """``service.method(**kwargs)``, carrying the request id; errors are BridgeworkErrors."""
+        """``service.method(**kwargs)``, carrying the request id; errors are BridgeworkErrors.
+
+        Pydantic models among the arguments travel as their JSON form (``wire_kwargs``).
+        """
+        kwargs = wire_kwargs(kwargs)
         started = time.perf_counter()
         outcome = "ok"
         try:
