@@ -26,7 +26,14 @@ from tests.support.infra import (
 class Stack:
     """The gateway and the five services, each a process from deploy/local/Procfile."""
 
-    def __init__(self, *, amqp_uri: str, db_urls: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self,
+        *,
+        amqp_uri: str,
+        db_urls: dict[str, str],
+        log_dir: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.amqp_uri = amqp_uri
         self.db_urls = db_urls
         self.log_dir = log_dir
@@ -37,6 +44,7 @@ class Stack:
             GATEWAY_PORT=str(self.gateway_port),
             RPC_TIMEOUT="5",
             READY_TIMEOUT="2",
+            **(extra_env or {}),
         )
         for service in SERVICES:
             env[f"{service.upper()}_DB_URL"] = db_urls[service]
@@ -76,14 +84,19 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running_stack() -> Iterator[Stack]:
-    """A migrated, started stack on its own vhost and databases; removed afterwards."""
+def running_stack(**extra_env: str) -> Iterator[Stack]:
+    """A migrated, started stack on its own vhost and databases; removed afterwards.
+
+    ``extra_env`` adds environment variables for every process (config overrides).
+    """
     with (
         throwaway_vhost() as amqp_uri,
         throwaway_databases(*SERVICES) as db_urls,
         tempfile.TemporaryDirectory(prefix="bw-stack-") as log_dir,
     ):
-        stack = Stack(amqp_uri=amqp_uri, db_urls=db_urls, log_dir=Path(log_dir))
+        stack = Stack(
+            amqp_uri=amqp_uri, db_urls=db_urls, log_dir=Path(log_dir), extra_env=extra_env
+        )
         try:
             stack.migrate()
             stack.start()
