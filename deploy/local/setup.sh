@@ -25,7 +25,8 @@ RABBIT_PORT="${BRIDGEWORK_RABBIT_PORT:-5672}"
 PG_PORT="${BRIDGEWORK_PG_PORT:-5432}"
 SERVICES=(identity referrals files cases notifications)
 # Debian packages the stack needs whatever else is installed.
-LIBRARIES=(libharfbuzz-subset0 poppler-utils)
+# WeasyPrint (referral slips, RX scripts) draws with Pango and DejaVu; pdftotext checks its text.
+LIBRARIES=(libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils)
 
 installed=()
 started=()

@@ -119,3 +119,17 @@ def _matches(q: str) -> ColumnElement[bool]:
         Office.address["city"].astext.icontains(q, autoescape=True),
         provider_named,
     )
+
+
+def record_referral(
+    session: Session, *, sender_office_id: UUID, receiver_office_id: UUID, at: datetime
+) -> None:
+    """Offices that sent each other a referral become colleagues (``sent_work`` for the sender)."""
+    link_colleagues(
+        session,
+        office_id=sender_office_id,
+        colleague_office_id=receiver_office_id,
+        relation="sent_work",
+        reverse_relation="received_work",
+        now=at,
+    )

@@ -33,6 +33,7 @@ from identity.schemas import (
     UserIds,
 )
 from identity.validation import client_address, dump, parse, parse_id
+from shared.contracts.events import EventEnvelope
 from shared.contracts.identity import (
     AcceptInvitation,
     ApiClientIn,
@@ -54,7 +55,8 @@ from shared.contracts.identity import (
     TermsAcceptance,
     TokenIn,
 )
-from shared.entrypoints import rpc
+from shared.contracts.referrals import ReferralSent
+from shared.entrypoints import event_handler, rpc
 from shared.service import ServiceBase
 
 Json = Any
@@ -444,3 +446,15 @@ class IdentityService(ServiceBase):
             self.db, actor=actor, limit=query.limit, before_id=query.before_id
         )
         return dump([AuditEntry.model_validate(entry) for entry in entries])
+
+    # ------------------------------------------------------------- events of other services
+
+    @event_handler("referrals", ReferralSent)
+    def handle_referral_sent(self, envelope: EventEnvelope, event: ReferralSent) -> None:
+        """The two offices of a sent referral become colleagues (the sender "sent_work")."""
+        colleagues.record_referral(
+            self.db,
+            sender_office_id=event.sender_office_id,
+            receiver_office_id=event.receiver_office_id,
+            at=envelope.occurred_at,
+        )
