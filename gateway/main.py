@@ -27,7 +27,9 @@ from gateway.api.routes import (
     me,
     oauth,
     office,
+    procedures,
     providers,
+    referrals,
     sessions,
     status,
     teeth,
@@ -103,6 +105,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(invitations.router)
     app.include_router(directory.router)
+    app.include_router(referrals.router)
+    app.include_router(procedures.router)
     _serve_api_docs(app)
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
     return app
