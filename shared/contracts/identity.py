@@ -193,6 +193,10 @@ class OfficeUpdate(Strict):
     time_zone: str | None = Field(default=None, max_length=64, examples=["America/Toronto"])
     notation: Notation | None = None
     accepts_referrals: bool | None = None
+    requires_contact_method: bool | None = Field(
+        default=None,
+        description="referrals to this office must give the patient's preferred contact method",
+    )
 
 
 class ProviderIn(Strict):
@@ -224,6 +228,7 @@ class OfficeProfile(Out):
     time_zone: str
     notation: Notation
     accepts_referrals: bool
+    requires_contact_method: bool = False
     providers: list[ProviderOut] = []
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    false,
     func,
     text,
 )
@@ -59,6 +60,8 @@ class Office(Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     notation: Mapped[str] = mapped_column(String(20))
     accepts_referrals: Mapped[bool]
+    # Referrals to this office must say how the patient prefers to be contacted.
+    requires_contact_method: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
 

@@ -32,7 +32,16 @@ from shared.contracts.identity import TermsAcceptance as TermsAcceptanceIn
 from shared.errors import Conflict, NotFound
 
 # Fields an office always has: they may change but not be emptied.
-_REQUIRED = ("name", "kind", "email", "phone", "time_zone", "notation", "accepts_referrals")
+_REQUIRED = (
+    "name",
+    "kind",
+    "email",
+    "phone",
+    "time_zone",
+    "notation",
+    "accepts_referrals",
+    "requires_contact_method",
+)
 TAKEN = "Another office is already registered with this e-mail or phone."
 
 

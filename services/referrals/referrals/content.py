@@ -65,6 +65,8 @@ def apply(
     patient = _check_patient(cmd.patient, errors, region=ctx.phone_region, complete=complete)
     notation = cmd.notation or (sender.notation if sender else Notation.UNIVERSAL)
     teeth = _check_teeth(cmd.teeth, notation, errors)
+    if complete:
+        _check_contact_asked(cmd, receiver, errors)
     if errors:
         raise invalid(errors)
     assert sender is not None
@@ -237,3 +239,13 @@ def _check_teeth(teeth: list[str], notation: Notation, errors: _Errors) -> list[
         except UnknownTooth:
             errors.add(f"teeth.{i}", f"{tooth!r} is not a tooth in {notation.value} notation.")
     return sorted(set(codes), key=_TOOTH_ORDER.__getitem__)
+
+
+def _check_contact_asked(cmd: ReferralIn, receiver: OfficeProfile | None, errors: _Errors) -> None:
+    """Offices may require the patient's preferred contact method on referrals they receive."""
+    if receiver and receiver.requires_contact_method and cmd.patient.preferred_contact is None:
+        errors.add(
+            "patient.preferred_contact",
+            f"{receiver.name or 'The receiving office'} asks for the patient's preferred "
+            "contact method (phone, text or e-mail).",
+        )
