@@ -44,7 +44,13 @@ class Stack:
             GATEWAY_PORT=str(self.gateway_port),
             RPC_TIMEOUT="5",
             READY_TIMEOUT="2",
-            **(extra_env or {}),
+            **{
+                # Its own token-signing key, not the checkout's var/secrets.
+                "IDENTITY_JWT_KEY_FILE": str(log_dir / "identity-jwt.pem"),
+                # The files service hands out transfer URLs on its own port.
+                "FILES_PUBLIC_HTTP_URL": f"http://127.0.0.1:{self.health_ports['files']}",
+                **(extra_env or {}),
+            },
         )
         for service in SERVICES:
             env[f"{service.upper()}_DB_URL"] = db_urls[service]

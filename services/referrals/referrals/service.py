@@ -129,7 +129,12 @@ class ReferralsService(ServiceBase):
     def check_access(self, caller: Json, referral_id: str) -> Json:
         """Whether the caller may view the referral's files and add to them (files asks)."""
         referral = visible(self.db, who=caller_of(caller), referral_id=referral_id)
-        return {"may_view": True, "may_add": referral.stage not in stages.CLOSED}
+        offices = [referral.sender_office_id, referral.receiver_office_id]
+        return {
+            "may_view": True,
+            "may_add": referral.stage not in stages.CLOSED,
+            "office_ids": [str(office) for office in offices if office is not None],
+        }
 
     @rpc
     def render_pdf(self, caller: Json, referral_id: str) -> Json:

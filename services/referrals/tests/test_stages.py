@@ -90,4 +90,5 @@ def test_illegal_moves_are_409_naming_the_stage(bridge: Bridge) -> None:
     assert bridge.check_access(caller=receiver.caller, referral_id=rid) == {
         "may_view": True,
         "may_add": False,
+        "office_ids": [sender.id, receiver.id],
     }
