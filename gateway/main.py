@@ -17,11 +17,12 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
-from gateway import errors
+from gateway import errors, streaming
 from gateway.api.routes import (
     api_clients,
     auth,
     directory,
+    files,
     health,
     invitations,
     me,
@@ -73,12 +74,17 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await client.start_async()
+        # File bytes travel over HTTP to and from the files service, on one pooled client.
+        app.state.upstream = streaming.upstream_client(
+            timeout=settings.transfer_timeout, connect_timeout=settings.transfer_connect_timeout
+        )
         # In the background: the app serves (health, status, sign-up) while identity starts.
         await identity.start(app.state.services)
         try:
             yield
         finally:
             await identity.stop()
+            await app.state.upstream.aclose()
             await client.stop_async()
 
     app = FastAPI(
@@ -106,6 +112,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(invitations.router)
     app.include_router(directory.router)
     app.include_router(referrals.router)
+    app.include_router(files.router)
     app.include_router(procedures.router)
     _serve_api_docs(app)
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,26 @@ class GatewaySettings(BaseSettings):
     key_refresh_interval: float = Field(
         default=300.0, gt=0, validation_alias="KEY_REFRESH_INTERVAL"
     )
+    # Files: the largest upload the gateway forwards (the files service has its own
+    # MAX_FILE_BYTES; keep them equal), and how the gateway reaches the files service's
+    # transfer port (the same variables the files service reads).
+    max_upload_bytes: int = Field(default=52_428_800, gt=0, validation_alias="MAX_UPLOAD_BYTES")
+    files_http_address: str = Field(default="127.0.0.1:8103", validation_alias="FILES_HTTP_ADDRESS")
+    files_public_http_url: str | None = Field(
+        default=None, validation_alias="FILES_PUBLIC_HTTP_URL"
+    )
+    # Upstream transfers: seconds to connect, and at most between two chunks either way.
+    transfer_connect_timeout: float = Field(
+        default=5.0, gt=0, validation_alias="TRANSFER_CONNECT_TIMEOUT"
+    )
+    transfer_timeout: float = Field(default=60.0, gt=0, validation_alias="TRANSFER_TIMEOUT")
+
+    @property
+    def files_origin(self) -> str:
+        """scheme://host:port of the files service's transfer URLs, as tickets carry them."""
+        url = self.files_public_http_url or f"http://{self.files_http_address}"
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 @lru_cache
