@@ -124,6 +124,18 @@ class NoteRead(Base):
     last_read_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
+class ReferralFile(Base):
+    """A file attached to a referral, as the files service announced it (``file_uploaded``)."""
+
+    __tablename__ = "referral_files"
+
+    referral_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True
+    )
+    file_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    attached_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
 class Procedure(Base):
     """An entry of a receiving office's procedure list; soft-removed (referrals name it)."""
 

@@ -15,6 +15,7 @@ from nameko.rpc import RpcProxy
 
 from referrals import (
     __version__,
+    attachments,
     documents,
     drafts,
     listing,
@@ -28,8 +29,10 @@ from referrals.content import Context
 from referrals.dependencies import ReferralSettings
 from referrals.directory import Directory, NotationCacheProvider
 from referrals.validation import dump, parse
+from shared.contracts.events import EventEnvelope
+from shared.contracts.files import FileUploaded, OwnerType
 from shared.contracts.referrals import ListQuery, NoteIn, ProcedureIn, ReferralIn, StageChange
-from shared.entrypoints import rpc
+from shared.entrypoints import event_handler, rpc
 from shared.service import ServiceBase
 
 Json = Any
@@ -206,3 +209,13 @@ class ReferralsService(ServiceBase):
     def remove_procedure(self, caller: Json, procedure_id: str) -> None:
         """Take a procedure off the caller's office's list."""
         procedures.remove_procedure(self.db, who=caller_of(caller), procedure_id=procedure_id)
+
+    # ------------------------------------------------------------- events of other services
+
+    @event_handler("files", FileUploaded)
+    def handle_file_uploaded(self, envelope: EventEnvelope, event: FileUploaded) -> None:
+        """A file arrived for one of our referrals: list its id on the referral."""
+        if event.owner_type == OwnerType.referral:
+            attachments.attach(
+                self.db, referral_id=event.owner_id, file_id=event.file_id, at=envelope.occurred_at
+            )

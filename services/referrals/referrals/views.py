@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from referrals import attachments
 from referrals.access import visible
 from referrals.directory import Directory
 from referrals.models import Referral, StageEntry
@@ -81,5 +82,6 @@ def detail(
         forwarded_from_id=referral.forwarded_from_id,
         timeline=[TimelineEntry.model_validate(entry) for entry in timeline],
         notes=notes_of(session, referral=referral, office_id=who.office_id),
+        file_ids=attachments.file_ids(session, referral_id=referral.id),
         allowed_stages=allowed(referral, who.office_id),
     )
