@@ -3,13 +3,11 @@ that checks every call against services/identity/README.md and the contracts."""
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -19,26 +17,9 @@ from jwt.algorithms import OKPAlgorithm
 from gateway.rpc import wire_kwargs
 from shared.contracts import identity as contract
 from shared.contracts.common import Caller
+from tests.support.readme_rpc import rpc_signatures
 
-README = Path(__file__).resolve().parents[2] / "services" / "identity" / "README.md"
-
-
-def readme_signatures() -> dict[str, dict[str, str | None]]:
-    """method -> {keyword argument: contract model name or None}, from the README's tables."""
-    signatures: dict[str, dict[str, str | None]] = {}
-    for line in README.read_text().splitlines():
-        if not line.startswith("|"):
-            continue
-        for method, params in re.findall(r"`(\w+)\(([^)`]*)\)`", line):
-            arguments: dict[str, str | None] = {}
-            for param in filter(None, (p.strip() for p in params.split(","))):
-                name, _, annotation = param.partition(":")
-                arguments[name.strip()] = annotation.strip() or None
-            signatures[method] = arguments
-    return signatures
-
-
-SIGNATURES = readme_signatures()
+SIGNATURES = rpc_signatures("identity")
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 

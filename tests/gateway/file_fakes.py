@@ -5,7 +5,6 @@ Starlette app served by uvicorn in a thread, recording what it receives)."""
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import socket
 import threading
@@ -14,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -29,30 +27,13 @@ from shared.contracts import files as contract
 from shared.contracts.common import Caller
 from tests.gateway.fakes import Call
 from tests.gateway.referral_fakes import BUILTIN
+from tests.support.readme_rpc import rpc_signatures
 
-README = Path(__file__).resolve().parents[2] / "services" / "files" / "README.md"
 NOW = datetime(2026, 11, 2, 15, 30, tzinfo=UTC)
 KEPT_BYTES = 1024 * 1024  # a received body is kept whole up to this size, else only hashed
 
 
-def signatures(readme: Path) -> dict[str, dict[str, str | None]]:
-    """method -> {keyword argument: annotation or None}, from the README's RPC table."""
-
-    found: dict[str, dict[str, str | None]] = {}
-    for line in readme.read_text().splitlines():
-        if not line.startswith("|"):
-            continue
-        for method, params in re.findall(r"`(\w+)\(([^)`]*)\)`", line):
-            arguments: dict[str, str | None] = {}
-            for param in filter(None, (p.strip() for p in params.split(","))):
-                param = param.partition("=")[0]  # a default value: `disposition="attachment"`
-                name, _, annotation = param.partition(":")
-                arguments[name.strip()] = annotation.strip() or None
-            found[method] = arguments
-    return found
-
-
-FILE_SIGNATURES = signatures(README)
+FILE_SIGNATURES = rpc_signatures("files")
 
 
 def file_out(owner_id: str, office_id: str, *, size: int = 4, sha256: str = "0" * 64) -> dict:

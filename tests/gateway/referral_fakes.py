@@ -4,40 +4,23 @@ and shared/contracts/referrals.py, and answers with contract-valid data."""
 from __future__ import annotations
 
 import base64
-import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from gateway.rpc import wire_kwargs
 from shared.contracts import referrals as contract
 from shared.contracts.common import Caller
 from tests.gateway.fakes import Call
+from tests.support.readme_rpc import rpc_signatures
 
-README = Path(__file__).resolve().parents[2] / "services" / "referrals" / "README.md"
 NOW = datetime(2026, 11, 2, 15, 30, tzinfo=UTC)
 PDF = b"%PDF-1.7\n% a referral slip\n%%EOF\n"
 BUILTIN = {"bool": bool, "str": str, "int": int}
 
 
-def readme_signatures() -> dict[str, dict[str, str | None]]:
-    """method -> {keyword argument: annotation or None}, from the README's RPC table."""
-    signatures: dict[str, dict[str, str | None]] = {}
-    for line in README.read_text().splitlines():
-        if not line.startswith("|"):
-            continue
-        for method, params in re.findall(r"`(\w+)\(([^)`]*)\)`", line):
-            arguments: dict[str, str | None] = {}
-            for param in filter(None, (p.strip() for p in params.split(","))):
-                name, _, annotation = param.partition(":")
-                arguments[name.strip()] = annotation.strip() or None
-            signatures[method] = arguments
-    return signatures
-
-
-SIGNATURES = readme_signatures()
+SIGNATURES = rpc_signatures("referrals")
 
 
 def office_profile(office_id: uuid.UUID, notation: str = "universal") -> dict[str, Any]:

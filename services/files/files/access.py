@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from files.exceptions import FileNotFound
 from files.models import File
-from files.validation import parse, parse_id
 from shared.contracts import Caller
 from shared.errors import RemoteError as BridgeworkRemoteError
 from shared.errors import Unavailable
+from shared.validation import parse, parse_id
 
 OWNER_SERVICES = {"referral": "referrals", "case": "cases"}
 

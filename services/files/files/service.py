@@ -19,10 +19,10 @@ from files import __version__, catalog, transfers
 from files.access import Owners, caller_of, visible_file
 from files.dependencies import BlobStore, FilesSettings
 from files.previewing import PreviewJobs
-from files.validation import dump, parse, parse_id
 from shared.contracts.files import OwnerType, UploadTicketIn
 from shared.entrypoints import rpc
 from shared.service import ServiceBase
+from shared.validation import dump, parse, parse_id
 
 Json = Any
 

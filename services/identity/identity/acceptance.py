@@ -22,7 +22,6 @@ from identity.models import Invitation, Link, Office, User
 from identity.passwords import hash_password
 from identity.settings import Settings
 from identity.tokens import utcnow
-from identity.validation import FieldError, invalid
 from shared.contracts.identity import (
     AcceptedInvitation,
     AcceptInvitation,
@@ -34,6 +33,7 @@ from shared.contracts.identity import (
 )
 from shared.errors import Conflict, Gone
 from shared.outbox import record_event
+from shared.validation import FieldError, invalid
 
 _CHOOSE = "Choose a password."
 

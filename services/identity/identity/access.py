@@ -9,10 +9,10 @@ from uuid import UUID
 from sqlalchemy.orm import Session
 
 from identity.models import ApiClient, User
-from identity.validation import parse
 from shared.contracts import Caller
 from shared.contracts.identity import Role
 from shared.errors import PermissionDenied, Unauthenticated
+from shared.validation import parse
 
 ENDED = "Your session has ended. Sign in again."
 

@@ -19,7 +19,6 @@ from identity.passwords import hash_password, policy_violations, verify_password
 from identity.sessions import end_user_sessions
 from identity.settings import Settings
 from identity.tokens import utcnow
-from identity.validation import FieldError, field_error, invalid
 from shared.contracts.identity import (
     LinkPurpose,
     OfficeKind,
@@ -39,6 +38,7 @@ from shared.contracts.identity import (
 from shared.errors import Conflict
 from shared.outbox import record_event
 from shared.teeth import Notation
+from shared.validation import FieldError, field_error, invalid
 
 
 def check_new_account(

@@ -16,7 +16,6 @@ from identity.links import create_link
 from identity.models import Invitation, Link, Office
 from identity.settings import Settings
 from identity.tokens import utcnow
-from identity.validation import field_error
 from shared.contracts.identity import (
     InvitationIn,
     InvitationKind,
@@ -28,6 +27,7 @@ from shared.contracts.identity import (
 )
 from shared.errors import Conflict, NotFound
 from shared.outbox import record_event
+from shared.validation import field_error
 
 
 def _status(invitation: Invitation, now: datetime) -> str:

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from identity.models import Invitation, Link, User
 from identity.settings import Settings
 from identity.tokens import hash_token, new_token, utcnow
-from identity.validation import field_error
 from shared.contracts.identity import IssuedLink, LinkPurpose
 from shared.errors import Conflict, Gone, InvalidInput, NotFound
+from shared.validation import field_error
 
 _PATHS = {
     LinkPurpose.verify_email: "/verify",

@@ -17,7 +17,6 @@ from identity.contact import ContactError, check_time_zone, normalise_email, nor
 from identity.models import Office, Provider, TermsAcceptance
 from identity.settings import Settings
 from identity.tokens import utcnow
-from identity.validation import FieldError, field_error, invalid
 from shared.contracts.identity import (
     OfficeKind,
     OfficeOut,
@@ -30,6 +29,7 @@ from shared.contracts.identity import (
 )
 from shared.contracts.identity import TermsAcceptance as TermsAcceptanceIn
 from shared.errors import Conflict, NotFound
+from shared.validation import FieldError, field_error, invalid
 
 # Fields an office always has: they may change but not be emptied.
 _REQUIRED = (

@@ -16,9 +16,9 @@ from identity.offices import get_office
 from identity.sessions import end_user_sessions
 from identity.settings import Settings
 from identity.tokens import utcnow
-from identity.validation import field_error
 from shared.contracts.identity import Me, Role, RoleChange, UserOut
 from shared.errors import Conflict, NotFound
+from shared.validation import field_error
 
 LAST_ADMIN = "An office keeps at least one administrator: make someone else one first."
 

@@ -32,7 +32,6 @@ from identity.schemas import (
     RevocationsQuery,
     UserIds,
 )
-from identity.validation import client_address, dump, parse, parse_id
 from shared.contracts.events import EventEnvelope
 from shared.contracts.identity import (
     AcceptInvitation,
@@ -58,6 +57,7 @@ from shared.contracts.identity import (
 from shared.contracts.referrals import ReferralSent
 from shared.entrypoints import event_handler, rpc
 from shared.service import ServiceBase
+from shared.validation import client_address, dump, parse, parse_id
 
 Json = Any
 

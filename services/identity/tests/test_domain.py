@@ -17,9 +17,9 @@ from identity.keys import SigningKey, load_signing_key
 from identity.passwords import is_common, policy_violations
 from identity.settings import Settings
 from identity.tokens import client_access_token, hash_token, new_token, user_access_token
-from identity.validation import client_address, parse
 from shared.contracts.identity import TOKEN_AUDIENCE, TOKEN_ISSUER, Address
 from shared.errors import InvalidInput
+from shared.validation import client_address, parse
 
 # -- password policy ------------------------------------------------------------
 

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from referrals.exceptions import ReferralNotFound
 from referrals.models import Referral
-from referrals.validation import parse, parse_id
 from shared.contracts import Caller
 from shared.contracts.referrals import Stage
 from shared.errors import PermissionDenied
+from shared.validation import parse, parse_id
 
 
 def caller_of(caller: Any) -> Caller:

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from referrals.directory import Directory
 from referrals.models import Procedure, Referral
-from referrals.validation import FieldError, invalid
 from shared.contracts import Caller
 from shared.contracts.identity import OfficeProfile
 from shared.contracts.referrals import ContactMethod, PatientIn, ReferralIn
 from shared.teeth import ALL_TEETH, Notation, UnknownTooth, to_fdi
+from shared.validation import FieldError, invalid
 
 _TOOTH_ORDER = {code: i for i, code in enumerate(ALL_TEETH)}
 

@@ -17,7 +17,6 @@ from sqlalchemy.sql import ColumnElement
 
 from referrals.models import Referral
 from referrals.notes import new_notes_count
-from referrals.validation import field_error
 from shared.contracts import Caller
 from shared.contracts.referrals import (
     Box,
@@ -28,6 +27,7 @@ from shared.contracts.referrals import (
     ReferralSummary,
     Stage,
 )
+from shared.validation import field_error
 
 _URGENCY_RANK = case({"routine": 0, "soon": 1, "urgent": 2}, value=Referral.urgency, else_=0)
 

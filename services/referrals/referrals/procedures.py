@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from referrals.exceptions import ProcedureNotFound
 from referrals.models import Procedure, now
-from referrals.validation import parse_id
 from shared.contracts import Caller
 from shared.contracts.referrals import ProcedureIn, ProcedureOut
 from shared.errors import Conflict
+from shared.validation import parse_id
 
 
 def list_procedures(session: Session, *, office_id: Any) -> list[ProcedureOut]:

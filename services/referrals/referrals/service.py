@@ -28,12 +28,12 @@ from referrals.access import caller_of, visible
 from referrals.content import Context
 from referrals.dependencies import ReferralSettings
 from referrals.directory import Directory, NotationCacheProvider
-from referrals.validation import dump, parse
 from shared.contracts.events import EventEnvelope
 from shared.contracts.files import FileUploaded, OwnerType
 from shared.contracts.referrals import ListQuery, NoteIn, ProcedureIn, ReferralIn, StageChange
 from shared.entrypoints import event_handler, rpc
 from shared.service import ServiceBase
+from shared.validation import dump, parse
 
 Json = Any
 

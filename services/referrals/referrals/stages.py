@@ -18,7 +18,6 @@ from referrals.content import Context, check_receiver
 from referrals.exceptions import StageConflict
 from referrals.models import Referral, StageEntry, now
 from referrals.references import new_reference
-from referrals.validation import invalid
 from shared.contracts import Caller
 from shared.contracts.referrals import (
     ReferralCancelled,
@@ -29,6 +28,7 @@ from shared.contracts.referrals import (
 )
 from shared.errors import PermissionDenied
 from shared.outbox import record_event
+from shared.validation import invalid
 
 S = Stage
 RECEIVER_MOVES: dict[Stage, set[Stage]] = {
