@@ -21,8 +21,8 @@ from shared.contracts.files import FileKind, PreviewState
 
 def dicom(name: str) -> Path:
     found = get_testdata_file(name, download=False)
-    if found is None:
-        pytest.skip(f"{name} is not in this pydicom wheel")
+    # pydicom ships these in its wheel; a missing one means the test set changed: fail loudly.
+    assert found is not None, f"{name} is not in this pydicom wheel"
     return Path(found)
 
 
