@@ -27,6 +27,7 @@ from PIL import Image
 
 from tests.e2e.test_referrals import receiver, send
 from tests.support.accounts import Account, Platform, platform
+from tests.support.infra import wait_for
 from tests.support.stack import running_stack
 
 LIMIT = 2 * 1024 * 1024  # MAX_FILE_BYTES and MAX_UPLOAD_BYTES here: small, for the 413
@@ -163,6 +164,21 @@ def test_each_side_sees_ours_and_theirs(
     assert listing(sender, referral["id"]) == {"ours": [dcm, png], "theirs": [stl]}
     assert listing(specialist, referral["id"]) == {"ours": [stl], "theirs": [dcm, png]}
     assert specialist.get(f"{FILES}/{png}").json()["side"] == "theirs"
+
+
+def test_the_referral_lists_its_files_for_both_offices(
+    sender: Account, specialist: Account, referral: dict[str, Any], shared: dict[str, Any]
+) -> None:
+    """The referrals service learns of each file from the files service's event."""
+    expected = sorted(out["id"] for out, _ in shared.values())
+
+    def file_ids(account: Account) -> list[str]:
+        answer = account.get(f"/api/v1/referrals/{referral['id']}")
+        assert answer.status_code == 200, answer.text
+        return sorted(answer.json()["file_ids"])
+
+    wait_for(lambda: file_ids(sender) == expected, timeout=15, what="the referral's file ids")
+    assert file_ids(specialist) == expected
 
 
 @pytest.mark.parametrize(
