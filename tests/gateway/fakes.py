@@ -17,9 +17,8 @@ from jwt.algorithms import OKPAlgorithm
 from gateway.rpc import wire_kwargs
 from shared.contracts import identity as contract
 from shared.contracts.common import Caller
-from tests.support.readme_rpc import rpc_signatures
+from tests.support.readme_rpc import check_call
 
-SIGNATURES = rpc_signatures("identity")
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
@@ -257,14 +256,7 @@ class FakeServices:
     ) -> Any:
         kwargs = wire_kwargs(kwargs)
         assert service == "identity"
-        assert method in SIGNATURES, f"{method} is not in the identity README"
-        expected = SIGNATURES[method]
-        assert set(kwargs) == set(expected), (method, sorted(kwargs), sorted(expected))
-        for name, model_name in expected.items():
-            if model_name and hasattr(contract, model_name) and kwargs[name] is not None:
-                getattr(contract, model_name).model_validate(kwargs[name])
-        if kwargs.get("caller") is not None:
-            Caller.model_validate(kwargs["caller"])
+        check_call(service, method, kwargs, contract)
         self.calls.append(Call(service, method, kwargs))
         if method in self.errors:
             raise self.errors[method]

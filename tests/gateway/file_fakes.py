@@ -24,16 +24,11 @@ from starlette.types import ASGIApp
 
 from gateway.rpc import wire_kwargs
 from shared.contracts import files as contract
-from shared.contracts.common import Caller
 from tests.gateway.fakes import Call
-from tests.gateway.referral_fakes import BUILTIN
-from tests.support.readme_rpc import rpc_signatures
+from tests.support.readme_rpc import check_call
 
 NOW = datetime(2026, 11, 2, 15, 30, tzinfo=UTC)
 KEPT_BYTES = 1024 * 1024  # a received body is kept whole up to this size, else only hashed
-
-
-FILE_SIGNATURES = rpc_signatures("files")
 
 
 def file_out(owner_id: str, office_id: str, *, size: int = 4, sha256: str = "0" * 64) -> dict:
@@ -243,19 +238,7 @@ class FakeFiles:
     ) -> Any:
         kwargs = wire_kwargs(kwargs)
         assert service == "files", service
-        assert method in FILE_SIGNATURES, f"{method} is not in the files README"
-        expected = FILE_SIGNATURES[method]
-        assert set(kwargs) == set(expected), (method, sorted(kwargs), sorted(expected))
-        for name, annotation in expected.items():
-            value = kwargs[name]
-            if annotation in BUILTIN:
-                assert isinstance(value, BUILTIN[annotation]), (method, name, value)
-            elif annotation and hasattr(contract, annotation) and value is not None:
-                getattr(contract, annotation).model_validate(value)
-            elif name.endswith("_id"):
-                assert isinstance(value, str), (method, name, value)
-                uuid.UUID(value)
-        Caller.model_validate(kwargs["caller"])
+        check_call(service, method, kwargs, contract)
         self.calls.append(Call(service, method, kwargs))
         if method in self.errors:
             raise self.errors[method]

@@ -11,13 +11,11 @@ from typing import Any
 
 from gateway.rpc import wire_kwargs
 from shared.contracts import referrals as contract
-from shared.contracts.common import Caller
 from tests.gateway.fakes import Call
-from tests.support.readme_rpc import rpc_signatures
+from tests.support.readme_rpc import check_call, rpc_signatures
 
 NOW = datetime(2026, 11, 2, 15, 30, tzinfo=UTC)
 PDF = b"%PDF-1.7\n% a referral slip\n%%EOF\n"
-BUILTIN = {"bool": bool, "str": str, "int": int}
 
 
 SIGNATURES = rpc_signatures("referrals")
@@ -147,19 +145,7 @@ class FakeReferrals:
     ) -> Any:
         kwargs = wire_kwargs(kwargs)
         assert service == "referrals", service
-        assert method in SIGNATURES, f"{method} is not in the referrals README"
-        expected = SIGNATURES[method]
-        assert set(kwargs) == set(expected), (method, sorted(kwargs), sorted(expected))
-        for name, annotation in expected.items():
-            value = kwargs[name]
-            if annotation in BUILTIN:
-                assert isinstance(value, BUILTIN[annotation]), (method, name, value)
-            elif annotation and hasattr(contract, annotation) and value is not None:
-                getattr(contract, annotation).model_validate(value)
-            elif name.endswith("_id"):
-                assert isinstance(value, str), (method, name, value)
-                uuid.UUID(value)
-        Caller.model_validate(kwargs["caller"])
+        check_call(service, method, kwargs, contract)
         self.calls.append(Call(service, method, kwargs))
         self.timeouts.append(timeout)
         if method in self.errors:

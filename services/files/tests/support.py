@@ -11,17 +11,16 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-import pytest
 
-from shared.errors import RemoteError
 from tests.support.infra import sql_rows, token, wait_for
+from tests.support.service_driver import ServiceDriver
 
 
 @dataclass(frozen=True)
@@ -38,38 +37,17 @@ def new_office() -> Office:
     return Office(str(uuid.uuid4()), str(uuid.uuid4()))
 
 
-class Desk:
+class Desk(ServiceDriver):
     """The files service (``rpc``), its HTTP port, and the two databases behind the scene."""
 
     def __init__(
         self, rpc: Any, config: dict[str, Any], referrals_db: str, root: Path | None
     ) -> None:
-        self.rpc = rpc
-        self.config = config
+        super().__init__(rpc, config)
         self.referrals_db = referrals_db
         self.root = root
         self.base = f"http://{config['WEB_SERVER_ADDRESS']}"
         self.http = httpx.Client(timeout=60)
-
-    def __getattr__(self, method: str) -> Callable[..., Any]:
-        return getattr(self.rpc, method)
-
-    def error(self, method: str, **kwargs: Any) -> RemoteError:
-        """The error ``method`` answers with (the test fails if it succeeds)."""
-        with pytest.raises(RemoteError) as raised:
-            getattr(self.rpc, method)(**kwargs)
-        return raised.value
-
-    def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
-        return sql_rows(self.config["DB_URL"], query, *params)
-
-    def events(self, event_type: str, **match: Any) -> list[dict[str, Any]]:
-        """The data of the ``event_type`` events in the outbox, oldest first."""
-        rows = self.sql(
-            "SELECT payload FROM outbox_messages WHERE event_type = %s ORDER BY id", event_type
-        )
-        found = [row[0]["data"] for row in rows]
-        return [d for d in found if all(d.get(k) == v for k, v in match.items())]
 
     def referral(self, sender: Office, receiver: Office, *, stage: str = "sent") -> str:
         """A referral from ``sender`` to ``receiver`` in the referrals service's database."""

@@ -7,28 +7,15 @@ Events are read from the service's outbox table, the way they leave it.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import phonenumbers
-import pytest
+from tests.support.accounts import PASSWORD, unique_phone
+from tests.support.infra import token
+from tests.support.service_driver import ServiceDriver
 
-from shared.errors import RemoteError
-from tests.support.infra import sql_rows, token
-
-PASSWORD = "Molar-Crown-2026"
 IP = "198.51.100.7"
-
-
-def unique_phone() -> str:
-    """A valid Toronto number (each test has its own database, so a clash is harmless)."""
-    while True:
-        number = f"+1 416 {200 + random.randrange(800)} {random.randrange(10000):04d}"
-        if phonenumbers.is_valid_number(phonenumbers.parse(number)):
-            return number
 
 
 def new_email(prefix: str = "office") -> str:
@@ -50,37 +37,13 @@ class Account:
         return {"office_id": self.office_id, "user_id": self.user_id, "role": self.role}
 
 
-class Identity:
+class Identity(ServiceDriver):
     """The running service, with what a test needs to act as the gateway and the mail."""
-
-    def __init__(self, proxy: Any, config: dict[str, Any]) -> None:
-        self.proxy = proxy
-        self.config = config
-
-    def __getattr__(self, method: str) -> Callable[..., Any]:
-        return getattr(self.proxy, method)
-
-    def error(self, method: str, **kwargs: Any) -> RemoteError:
-        """The error ``method`` answers with (the test fails if it succeeds)."""
-        with pytest.raises(RemoteError) as raised:
-            getattr(self.proxy, method)(**kwargs)
-        return raised.value
-
-    def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
-        return sql_rows(self.config["DB_URL"], query, *params)
-
-    def events(self, event_type: str, **match: Any) -> list[dict[str, Any]]:
-        """The data of the ``event_type`` events in the outbox, oldest first."""
-        rows = self.sql(
-            "SELECT payload FROM outbox_messages WHERE event_type = %s ORDER BY id", event_type
-        )
-        found = [row[0]["data"] for row in rows]
-        return [d for d in found if all(d.get(k) == v for k, v in match.items())]
 
     def link(self, event_type: str, **match: Any) -> dict[str, Any]:
         """The link the latest matching event's e-mail would carry (as notifications asks)."""
         event = self.events(event_type, **match)[-1]
-        return self.proxy.issue_link(link_id=event["link_id"])
+        return self.rpc.issue_link(link_id=event["link_id"])
 
     def link_token(self, event_type: str, **match: Any) -> str:
         return parse_qs(urlparse(self.link(event_type, **match)["url"]).query)["token"][0]
@@ -88,10 +51,10 @@ class Identity:
     def sign_up(self, email: str | None = None, phone: str | None = None) -> dict[str, Any]:
         email = email or new_email()
         payload = {"email": email, "phone": phone or unique_phone(), "password": PASSWORD}
-        return {**payload, **self.proxy.sign_up(payload=payload, client_ip=IP)}
+        return {**payload, **self.rpc.sign_up(payload=payload, client_ip=IP)}
 
     def log_in(self, email: str, password: str = PASSWORD, ip: str = IP) -> Account:
-        tokens = self.proxy.log_in(
+        tokens = self.rpc.log_in(
             payload={"email": email, "password": password}, client_ip=ip, user_agent="pytest"
         )
         user = self.sql("SELECT office_id, id, role FROM users WHERE email = %s", email.lower())
@@ -110,7 +73,7 @@ class Identity:
     ) -> Account:
         """A verified office (set up unless told not to) and its admin, signed in."""
         signed_up = self.sign_up()
-        self.proxy.verify_email(
+        self.rpc.verify_email(
             token=self.link_token("office_registered", user_id=signed_up["user_id"])
         )
         admin = self.log_in(signed_up["email"])
@@ -136,7 +99,7 @@ class Identity:
         providers: tuple[str, ...],
     ) -> dict[str, Any]:
         """The one-time setup: office information, providers, terms."""
-        self.proxy.update_office(
+        self.rpc.update_office(
             caller=admin.caller,
             payload={
                 "name": name,
@@ -152,8 +115,8 @@ class Identity:
             },
         )
         for display_name in providers:
-            self.proxy.create_provider(caller=admin.caller, payload={"display_name": display_name})
-        version = self.proxy.get_office(caller=admin.caller)["setup"]["terms_version"]
-        return self.proxy.accept_terms(
+            self.rpc.create_provider(caller=admin.caller, payload={"display_name": display_name})
+        version = self.rpc.get_office(caller=admin.caller)["setup"]["terms_version"]
+        return self.rpc.accept_terms(
             caller=admin.caller, payload={"version": version}, client_ip=IP
         )

@@ -9,14 +9,11 @@ Errors come back as ``shared.errors.RemoteError`` (``remote_kind``, ``details``)
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
-from shared.errors import RemoteError
 from tests.support.infra import sql_rows, token
+from tests.support.service_driver import ServiceDriver
 
 
 @dataclass
@@ -35,33 +32,12 @@ class Office:
         return {"office_id": self.id, "user_id": self.user_id, "role": "admin"}
 
 
-class Bridge:
+class Bridge(ServiceDriver):
     """The referrals service (``rpc``) and identity's database (offices)."""
 
     def __init__(self, rpc: Any, config: dict[str, Any], identity_db: str) -> None:
-        self.rpc = rpc
-        self.config = config
+        super().__init__(rpc, config)
         self.identity_db = identity_db
-
-    def __getattr__(self, method: str) -> Callable[..., Any]:
-        return getattr(self.rpc, method)
-
-    def error(self, method: str, **kwargs: Any) -> RemoteError:
-        """The error ``method`` answers with (the test fails if it succeeds)."""
-        with pytest.raises(RemoteError) as raised:
-            getattr(self.rpc, method)(**kwargs)
-        return raised.value
-
-    def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
-        return sql_rows(self.config["DB_URL"], query, *params)
-
-    def events(self, event_type: str, **match: Any) -> list[dict[str, Any]]:
-        """The data of the ``event_type`` events in the outbox, oldest first."""
-        rows = self.sql(
-            "SELECT payload FROM outbox_messages WHERE event_type = %s ORDER BY id", event_type
-        )
-        found = [row[0]["data"] for row in rows]
-        return [d for d in found if all(d.get(k) == v for k, v in match.items())]
 
     def office(
         self,
