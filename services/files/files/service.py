@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 from files import __version__, catalog, transfers
 from files.access import Owners, caller_of, visible_file
 from files.dependencies import BlobStore, FilesSettings
+from files.exceptions import OwnerClosed
 from files.previewing import PreviewJobs
 from shared.contracts.files import OwnerType, UploadTicketIn
 from shared.entrypoints import rpc
@@ -111,7 +112,14 @@ class FilesService(ServiceBase):
             token=ticket,
             request=request,
             on_stored=lambda stored: self.previews.schedule(stored.id),
+            may_still_add=self._may_still_add,
         )
+
+    def _may_still_add(self, who: Any, ticket: Any) -> None:
+        """OwnerClosed when the owner closed since the ticket (FileNotFound if it went away)."""
+        access = self.owners.check(who, owner_type=ticket.owner_type, owner_id=ticket.owner_id)
+        if not access.may_add:
+            raise OwnerClosed(ticket.owner_type)
 
     @http("GET", "/transfers/<string:ticket>")
     def get_transfer(self, request: Request, ticket: str) -> Response:

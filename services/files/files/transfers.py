@@ -20,8 +20,9 @@ from files.catalog import file_out
 from files.dependencies import Settings
 from files.exceptions import FileNotFound, FileTooLarge
 from files.headers import download_headers
-from files.models import File
+from files.models import File, TransferTicket
 from files.storage import Storage
+from shared.contracts import Caller
 from shared.errors import BridgeworkError
 
 log = logging.getLogger(__name__)
@@ -110,8 +111,13 @@ def receive(
     token: str,
     request: Request,
     on_stored: Callable[[File], None],
+    may_still_add: Callable[[Caller, TransferTicket], None],
 ) -> Response:
-    """The whole PUT: ticket, spool, inspect, store; an error body names the file and why."""
+    """The whole PUT: ticket, spool, inspect, store; an error body names the file and why.
+
+    ``may_still_add`` asks the owner's service again once the bytes are in (a referral or
+    case closed since the ticket was issued takes no more files) and raises if not.
+    """
     try:
         ticket = tickets.consume(session, token=token, purposes=("upload",))
     except BridgeworkError as error:
@@ -134,6 +140,7 @@ def receive(
         inspection = uploads.inspect_spooled(spooled, name=name, settings=settings)
         if str(inspection.kind) == "dicom":
             uploads.zero_preamble(spooled)
+        may_still_add(who, ticket)
         stored = uploads.store(
             session,
             storage,

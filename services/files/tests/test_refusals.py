@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from shared.contracts.files import FileRejected
+from tests.support.infra import sql_rows
 
 from .support import Desk, new_office, png_bytes
 
@@ -139,6 +140,20 @@ def test_a_closed_referral_takes_no_files(desk: Desk) -> None:
         "ours": [],
         "theirs": [],
     }
+
+
+def test_a_referral_closed_after_the_ticket_takes_no_file(desk: Desk) -> None:
+    sender, receiver = new_office(), new_office()
+    rid = desk.referral(sender, receiver)
+    ticket = desk.begin_upload(
+        caller=receiver.caller, payload={"owner_type": "referral", "owner_id": rid}
+    )
+    sql_rows(desk.referrals_db, "UPDATE referrals SET stage = 'closed' WHERE id = %s", rid)
+    answer = desk.put(ticket, png_bytes(), "report.png")
+    assert answer.status_code == 409, answer.text
+    assert "closed" in answer.json()["detail"]
+    assert_nothing_stored(desk, rid)
+    assert [e["status"] for e in desk.events("file_rejected", owner_id=rid)] == [409]
 
 
 def test_parallel_uploads_cannot_pass_the_count_limit(desk: Desk) -> None:
