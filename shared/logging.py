@@ -16,6 +16,7 @@ import logging
 import logging.config
 import os
 import re
+import traceback
 import uuid
 from typing import Any
 
@@ -66,6 +67,31 @@ class JsonFormatter(_BaseJsonFormatter):
         )
         kwargs.setdefault("datefmt", "%Y-%m-%dT%H:%M:%S%z")
         super().__init__(*args, **kwargs)
+
+    def formatException(self, ei: Any) -> str:
+        """The stack and the exception's type, never its message: a message may quote the data
+        that failed (a DICOM tag, a patient's name in a constraint violation)."""
+        return format_exception_without_messages(ei[1])
+
+
+def format_exception_without_messages(exc: BaseException | None) -> str:
+    """Each exception of the chain as "Traceback ... Type", innermost last, messages left out."""
+    if exc is None:
+        return ""
+    parts: list[str] = []
+    seen: set[int] = set()
+    chain: list[BaseException] = []
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        chain.append(exc)
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    for position, item in enumerate(reversed(chain)):
+        if position:
+            parts.append("\nThe above exception led to:\n\n")
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(traceback.StackSummary.extract(traceback.walk_tb(item.__traceback__)).format())
+        parts.append(f"{type(item).__module__}.{type(item).__qualname__} (message not logged)\n")
+    return "".join(parts).rstrip("\n")
 
 
 def logging_config(service: str, level: str = "INFO") -> dict[str, Any]:

@@ -84,6 +84,36 @@ def test_log_lines_are_json_with_service_and_request_id() -> None:
     assert "ts" in line
 
 
+def test_a_logged_exception_keeps_its_stack_and_type_but_not_its_message() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("tests.json.exc")
+    logger.addHandler(handler)
+    logger.propagate = False
+
+    patient = "Chen^" + "Maya"  # data, as a parser would quote it (not in the source lines)
+
+    def parse_tag() -> None:
+        raise ValueError(f"PatientName {patient!r} is not valid")
+
+    try:
+        try:
+            parse_tag()
+        except ValueError as exc:
+            raise RuntimeError(f"while reading {patient}") from exc
+    except RuntimeError:
+        logger.exception("could not make a preview")
+    finally:
+        logger.removeHandler(handler)
+    line = json.loads(stream.getvalue())
+    assert line["message"] == "could not make a preview"
+    assert "Chen" not in stream.getvalue()
+    trace = line["exc_info"]
+    assert "in parse_tag" in trace and "builtins.ValueError (message not logged)" in trace
+    assert trace.index("ValueError") < trace.index("builtins.RuntimeError")
+
+
 @pytest.mark.parametrize(
     "value", ["abc", "x" * 200, "has space here", "new\nline-123456", None, ""]
 )
