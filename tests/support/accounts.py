@@ -1,8 +1,7 @@
 """Offices and people on a running stack, made the way a person makes them: over HTTP.
 
-The e-mailed links are what the notifications service will send: the test
-reads the identity service's event off the broker and asks identity for the
-link (``issue_link``), exactly as that service does.
+The e-mailed links are read from the messages the notifications service
+wrote to the stack's mail folder, as a person would open them.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 import phonenumbers
@@ -21,9 +19,17 @@ import phonenumbers
 from shared.rpc_client import RpcClient
 from tests.support.events import EventTap, event_tap
 from tests.support.infra import token
+from tests.support.smtp import eml_link_token
 from tests.support.stack import Stack
 
 PASSWORD = "Molar-Crown-2026"
+# The path of the link each identity event's e-mail carries.
+LINK_PATHS = {
+    "office_registered": "/verify",
+    "verification_resent": "/verify",
+    "invitation_sent": "/invitation",
+    "password_reset_requested": "/reset-password",
+}
 
 
 @dataclass
@@ -69,16 +75,22 @@ class Platform:
         self.key_file: Path | None = None
 
     def link_token(self, event_type: str, email: str) -> str:
-        """The token of the link the latest ``event_type`` e-mail to ``email`` would carry."""
-        matches = self.events.all(event_type, lambda data: data.get("email") == email)
-        envelope = (
-            matches[-1]
-            if matches
-            else self.events.wait(event_type, lambda data: data.get("email") == email)
+        """The token of the link in the latest ``event_type`` e-mail to ``email``, read from
+        the message the notifications service wrote to the stack's MAIL_DIR (asking
+        identity for the link here would void the one that was e-mailed)."""
+
+        def to_email(data: dict[str, Any]) -> bool:
+            return bool(data.get("email") == email)
+
+        if not self.events.all(event_type, to_email):
+            self.events.wait(event_type, to_email)
+        path = LINK_PATHS[event_type]
+        sent = sum(
+            len(self.events.all(other, to_email))
+            for other, other_path in LINK_PATHS.items()
+            if other_path == path
         )
-        link = self.rpc.call("identity", "issue_link", kwargs={"link_id": envelope.data["link_id"]})
-        assert link["email"] == email
-        return parse_qs(urlparse(link["url"]).query)["token"][0]
+        return eml_link_token(self.stack.mail_dir, email, path, after=sent - 1)
 
     def sign_up(self, email: str | None = None, phone: str | None = None) -> dict[str, Any]:
         email = email or f"office-{token()}@example.com"

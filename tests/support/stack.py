@@ -49,6 +49,9 @@ class Stack:
                 "IDENTITY_JWT_KEY_FILE": str(log_dir / "identity-jwt.pem"),
                 # The files service hands out transfer URLs on its own port.
                 "FILES_PUBLIC_HTTP_URL": f"http://127.0.0.1:{self.health_ports['files']}",
+                # E-mail as .eml files in the stack's own folder (not the checkout's var/mail).
+                "SMTP_URL": "",
+                "MAIL_DIR": str(log_dir / "mail"),
                 **(extra_env or {}),
             },
         )
@@ -61,6 +64,7 @@ class Stack:
             for name, command in procfile_commands().items()
         }
         self.url = f"http://127.0.0.1:{self.gateway_port}"
+        self.mail_dir = Path(env["MAIL_DIR"])
         self.http = httpx.Client(base_url=self.url, timeout=30)
 
     def migrate(self) -> None:
