@@ -15,19 +15,26 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import Scope
 from swagger_ui_bundle import swagger_ui_path
 
 from gateway import errors, streaming
 from gateway.api.routes import (
     api_clients,
     auth,
+    cases,
     directory,
     files,
     health,
     invitations,
     me,
+    notifications,
     oauth,
     office,
+    patient_talk,
+    planning,
     procedures,
     providers,
     referrals,
@@ -44,6 +51,24 @@ from shared.logging import configure_logging
 from shared.rpc_client import RpcClient
 
 WEB_DIR = Path(__file__).parent / "web"
+#: Paths that are never web-app pages: a miss there stays a 404.
+_NOT_PAGES = ("api/", "health/", "docs", "metrics", "openapi.json")
+
+
+class WebApp(StaticFiles):
+    """The web app's files. A page path with no file (a deep link such as /referrals/<id>)
+    gets index.html, whose router shows it. Browsers revalidate every file (no stale modules)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            response = await super().get_response(path, scope)
+        except StarletteHTTPException as exc:
+            last = path.rsplit("/", 1)[-1]
+            if exc.status_code != 404 or "." in last or path.startswith(_NOT_PAGES):
+                raise
+            response = await super().get_response("index.html", scope)
+        response.headers.setdefault("Cache-Control", "no-cache")
+        return response
 
 
 def _serve_api_docs(app: FastAPI) -> None:
@@ -113,7 +138,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(directory.router)
     app.include_router(referrals.router)
     app.include_router(files.router)
+    app.include_router(cases.router)
+    app.include_router(planning.router)
     app.include_router(procedures.router)
+    app.include_router(patient_talk.router)
+    app.include_router(notifications.router)
     _serve_api_docs(app)
-    app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    app.mount("/", WebApp(directory=WEB_DIR, html=True), name="web")
     return app

@@ -1,11 +1,12 @@
-"""Files attached to referrals: X-rays, CBCT (DICOM), intraoral scans (STL), PDFs.
+"""Files attached to referrals and lab cases: X-rays, CBCT (DICOM), intraoral scans (STL), PDFs.
 
 The files service (services/files/README.md) decides everything: who may see or add a
 file, whether its content is what it claims, previews. The gateway asks it by RPC for a
 single-use ticket and streams the bytes to or from its transfer port
 (gateway/streaming.py), never holding a whole file in memory.
 
-Only the two offices of the referral see its files: for anyone else every file id is a 404.
+Only the two offices of the referral (the client and the lab of a case) see its files: for
+anyone else every file id is a 404.
 """
 
 from __future__ import annotations
@@ -89,14 +90,30 @@ async def upload_file(
     settings: SettingsDep,
     upstream: UpstreamDep,
 ) -> Response:
+    return await _upload(
+        request, caller, services, settings, upstream, OwnerType.referral, referral_id
+    )
+
+
+async def _upload(
+    request: Request,
+    caller: Any,
+    services: Any,
+    settings: Any,
+    upstream: httpx.AsyncClient,
+    owner_type: OwnerType,
+    owner_id: UUID,
+) -> Response:
+    """Ask the files service for a ticket to the owner, then stream the body to it."""
+
     async def begin(filename: str | None, declared_size: int | None) -> str:
         answer = await services.call(
             "files",
             "begin_upload",
             caller=caller,
             payload={
-                "owner_type": OwnerType.referral.value,
-                "owner_id": str(referral_id),
+                "owner_type": owner_type.value,
+                "owner_id": str(owner_id),
                 "filename": filename[:1000] if filename else None,
                 "declared_size": declared_size,
             },
@@ -124,6 +141,61 @@ async def list_files(referral_id: UUID, caller: CallerDep, services: ServicesDep
         caller=caller,
         owner_type=OwnerType.referral.value,
         owner_id=str(referral_id),
+    )
+
+
+_CASE_NOT_FOUND = "No such case, or the caller's office is neither its client nor its lab"
+
+
+@router.post(
+    "/cases/{case_id}/files",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FileOut,
+    summary="Attach a file to a lab case: CBCT, model scans (multipart, one part named `file`)",
+    description=(
+        "Either office of a case may attach files until it is shipped or cancelled, at most "
+        "`MAX_UPLOAD_BYTES` (50 MB by default) each. The first file of a case in Missing "
+        "CBCT/Models moves it to Processing. The file streams through to the files service "
+        "as it arrives; a file over the limit is refused with 413 the moment the limit is "
+        "crossed, a file whose content is not what it claims with 422 naming the file and "
+        "the reason. " + _FORMATS
+    ),
+    responses={
+        **errors(
+            *SIGNED_IN,
+            404,
+            409,
+            s404=_CASE_NOT_FOUND,
+            s409="The case takes no more files (shipped or cancelled, or the most allowed)",
+        ),
+        413: {"model": ErrorBody, "description": "The file is larger than the limit it names"},
+    },
+    openapi_extra=_MULTIPART,
+)
+async def upload_case_file(
+    case_id: UUID,
+    request: Request,
+    caller: CallerDep,
+    services: ServicesDep,
+    settings: SettingsDep,
+    upstream: UpstreamDep,
+) -> Response:
+    return await _upload(request, caller, services, settings, upstream, OwnerType.case, case_id)
+
+
+@router.get(
+    "/cases/{case_id}/files",
+    response_model=FileList,
+    summary="The case's files: sent by us, and sent by them (newest first)",
+    responses=errors(*SIGNED_IN, 404, s404=_CASE_NOT_FOUND),
+)
+async def list_case_files(case_id: UUID, caller: CallerDep, services: ServicesDep) -> Any:
+    return await services.call(
+        "files",
+        "list_files",
+        caller=caller,
+        owner_type=OwnerType.case.value,
+        owner_id=str(case_id),
     )
 
 
