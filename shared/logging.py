@@ -119,6 +119,9 @@ def logging_config(service: str, level: str = "INFO") -> dict[str, Any]:
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": True},
             "amqp": {"level": "WARNING"},
             "kombu": {"level": "WARNING"},
+            # httpx logs every request's URL at INFO: a transfer URL carries its ticket.
+            "httpx": {"level": "WARNING"},
+            "httpcore": {"level": "WARNING"},
         },
     }
 

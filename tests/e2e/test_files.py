@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -239,6 +240,13 @@ def test_the_access_log_shows_the_receivers_download(
     assert any(e["user_id"] == specialist.user_id for e in theirs)
     # The receiver sees the same log.
     assert specialist.get(f"{FILES}/{file_id}/access").status_code == 200
+
+
+def test_no_transfer_ticket_reaches_a_log(world: Platform, shared: dict[str, Any]) -> None:
+    # Uploads and downloads above went through tickets; a ticket is a secret while it lives.
+    tickets = re.compile(r"/transfers/[A-Za-z0-9_-]{16,}")
+    for log in world.stack.log_dir.glob("*.log"):
+        assert not tickets.search(log.read_text(errors="replace")), log.name
 
 
 # ----------------------------------------------------------------- refusals
