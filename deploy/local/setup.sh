@@ -91,6 +91,8 @@ if command -v dpkg-query >/dev/null 2>&1; then
   for pkg in "${LIBRARIES[@]}"; do
     pkg_installed "$pkg" || wanted+=("$pkg")
   done
+  # The browser tests (tests/browser) drive Debian's chromium; Playwright downloads no browser.
+  pkg_installed chromium || wanted+=(chromium)
 fi
 apt_install "${wanted[@]}"
 
