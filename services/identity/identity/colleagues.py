@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from uuid import UUID
 
@@ -16,6 +17,8 @@ from identity.offices import active_providers, profile
 from shared.contracts.identity import Colleague, DirectoryEntry, OfficeKind
 
 MAX_RESULTS = 100
+
+log = logging.getLogger(__name__)
 
 
 def link_colleagues(
@@ -124,7 +127,16 @@ def _matches(q: str) -> ColumnElement[bool]:
 def record_referral(
     session: Session, *, sender_office_id: UUID, receiver_office_id: UUID, at: datetime
 ) -> None:
-    """Offices that sent each other a referral become colleagues (``sent_work`` for the sender)."""
+    """Offices that sent each other a referral become colleagues (``sent_work`` for the sender).
+
+    An office this service does not know (none is ever deleted, so only a stray event) links
+    nothing: retrying could never succeed, and it must not hold up the events behind it.
+    """
+    ids = {sender_office_id, receiver_office_id}
+    known = session.scalar(select(func.count()).select_from(Office).where(Office.id.in_(ids)))
+    if known != len(ids):
+        log.warning("referral_sent names an office this service does not know: nothing linked")
+        return
     link_colleagues(
         session,
         office_id=sender_office_id,
