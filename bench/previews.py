@@ -121,7 +121,8 @@ def bench_stl(scratch: Path, repeats: int) -> list[dict[str, Any]]:
             ],
             repeats,
         )
-        closed = preview.metadata["watertight"]
+        # As the preview itself decides: faces turned away are culled only from a closed solid.
+        closed = bool(preview.metadata["watertight"] and preview.metadata["winding_consistent"])
         parts = {
             "read_ms": _median_seconds(lambda p=path: previews_stl.read_triangles(p), repeats),
             "metadata_ms": _median_seconds(

@@ -4,14 +4,21 @@ trimesh's own renderer needs an OpenGL context, which a service worker does
 not have, and its ``is_watertight`` needs a processed mesh (vertices merged
 by a sort of every vertex), which for a 1,000,000-triangle scan costs more
 than the whole preview may. So this module reads the triangles itself with
-numpy, checks edges by hashing their end points, and rasterises with a
-vectorised z-buffer: tiny triangles are splatted as points, larger ones
-filled with edge functions over their bounding boxes, at twice the size,
-then reduced for anti-aliasing.
+numpy, checks edges by hashing their end points (see ``closure``), and
+rasterises with a vectorised z-buffer of 32-bit keys (distance, then shade):
+triangles of a few pixels, nearly all of them in a dense scan, are splatted
+as evenly spread points, larger ones filled exactly with edge functions over
+their bounding boxes. Meshes of up to SUPERSAMPLE_UP_TO triangles are drawn
+at twice the size, then reduced for anti-aliasing; denser ones, whose
+triangles are smaller than a pixel anyway, at the asked size. Both the
+check and the drawing go over the triangles in blocks of CHUNK, so numpy's
+temporaries stay in the CPU cache: memory, not arithmetic, is what a
+million triangles cost.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
@@ -21,19 +28,30 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+_NEGATIVE_ZERO = np.uint32(0x80000000)  # the bits of -0.0
 _BINARY_TRIANGLE = np.dtype([("normal", "<f4", (3,)), ("corners", "<f4", (3, 3)), ("attr", "<u2")])
 _ASCII_VERTEX = re.compile(rb"vertex\s+([^\r\n]+)")
-_NO_FACE = np.uint64(np.iinfo(np.uint64).max)
-_FACE_BITS = np.uint64(0xFFFFFFFF)
 
 BACKGROUND = np.array([242, 244, 247], dtype=np.float32)
 FRONT = np.array([214, 206, 188], dtype=np.float32)  # ivory, like a stone model
 BACK = np.array([150, 160, 185], dtype=np.float32)  # the inside of an open scan, bluish
 AMBIENT = 0.22
 SUPERSAMPLE = 2
+SUPERSAMPLE_UP_TO = 250_000  # triangles; denser meshes are drawn at the asked size
 MARGIN = 0.06
 # Candidate pixels tested per chunk by the rasteriser (bounds its memory).
 CHUNK_PIXELS = 1 << 21
+# Triangles drawn per block: the temporaries of a block stay in the CPU cache.
+CHUNK = 16_384
+# A triangle whose screen extent is at most LATTICE * SPACING pixels is splatted as points at
+# most SPACING apart; larger ones are filled exactly.
+SPACING = 1.0
+LATTICE = 6
+# z-buffer keys (uint32): the quantised distance from the viewer, then a shade code.
+CODE_BITS = 10
+DEPTH_LEVELS = (1 << (32 - CODE_BITS)) - 1
+_EMPTY = np.uint32(0xFFFFFFFF)  # the farthest distance, code 1023: the background
+PNG_LEVEL = 1  # zlib level: 6 costs three times as long for a PNG a fifth smaller
 
 
 class MeshError(ValueError):
@@ -60,20 +78,51 @@ def read_triangles(path: Path) -> tuple[np.ndarray, str]:
     return coords.reshape(-1, 3, 3), "ascii"
 
 
-def _corner_hashes(triangles: np.ndarray) -> np.ndarray:
+class _Scratch:
+    """Arrays reused from block to block: fresh ones of this size cost page faults."""
+
+    def __init__(self, triangles: int):
+        self.hashes = np.empty(3 * triangles, dtype=np.uint64)
+        self.spare = np.empty(3 * triangles, dtype=np.uint64)
+        self.keys = np.empty((3, triangles), dtype=np.uint64)
+        self.below = np.empty(triangles, dtype=bool)
+
+
+def _corner_hashes(triangles: np.ndarray, scratch: _Scratch | None = None) -> np.ndarray:
     """A 64-bit hash per corner (n, 3) of its exact coordinates: equal points, equal hashes."""
-    bits = (triangles.reshape(-1, 3) + np.float32(0.0)).view(np.uint32)  # folds -0.0 into 0.0
-    h = bits[:, 0].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    h ^= bits[:, 1].astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
-    h ^= bits[:, 2].astype(np.uint64) * np.uint64(0x165667B19E3779F9)
-    h ^= h >> np.uint64(31)
+    flat = np.ascontiguousarray(triangles, dtype=np.float32).reshape(-1, 3)
+    if np.any(flat.view(np.uint32) == _NEGATIVE_ZERO):
+        flat = flat + np.float32(0.0)  # -0.0 becomes 0.0: the same point
+    scratch = scratch or _Scratch(len(flat) // 3)
+    h, spare = scratch.hashes[: len(flat)], scratch.spare[: len(flat)]
+    # x and y as one (unaligned) 64-bit word, then z.
+    xy = np.ndarray((len(flat),), dtype=np.uint64, buffer=flat, strides=(12,))
+    np.multiply(xy, np.uint64(0x9E3779B97F4A7C15), out=h)
+    np.multiply(flat[:, 2].view(np.uint32), np.uint64(0xC2B2AE3D27D4EB4F), out=spare)
+    h ^= spare
+    # A finaliser (MurmurHash3's): sums of two hashes must not keep the coordinates' symmetries.
+    h ^= np.right_shift(h, np.uint64(33), out=spare)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= np.right_shift(h, np.uint64(29), out=spare)
     return h.reshape(-1, 3)
 
 
-def _mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of the ordered pair (a, b); not a sum of parts, so sums of it tell order."""
-    h = ((a * np.uint64(0xD6E8FEB86659FD93)) ^ b) * np.uint64(0xFF51AFD7ED558CCD)
-    return h ^ (h >> np.uint64(32))
+_EDGES = ((0, 1), (1, 2), (2, 0))
+
+
+def _edge_keys(h: np.ndarray, scratch: _Scratch | None = None) -> list[tuple[np.ndarray, ...]]:
+    """Per edge of every triangle: the hashes of its start and end, and its key, the same
+    whichever way round it runs."""
+    scratch = scratch or _Scratch(len(h))
+    spare = scratch.spare[: len(h)]
+    edges = []
+    for row, (i, j) in zip(scratch.keys, _EDGES, strict=True):
+        start, end, key = h[:, i], h[:, j], row[: len(h)]
+        np.add(start, end, out=key)
+        key *= np.uint64(0xC4CEB9FE1A85EC53)
+        key ^= np.right_shift(key, np.uint64(32), out=spare)
+        edges.append((start, end, key))
+    return edges
 
 
 def closure(triangles: np.ndarray) -> tuple[bool, bool]:
@@ -81,37 +130,94 @@ def closure(triangles: np.ndarray) -> tuple[bool, bool]:
     exactly two triangles; and each of them runs it in opposite directions (outward normals).
 
     Vertices are merged by their exact coordinates (STL writers repeat them
-    bit for bit). An open mesh is told in one pass: the XOR of all edge keys
-    is zero when every edge appears an even number of times, so a non-zero
-    XOR proves an edge with an odd count (a boundary). A mesh that passes
-    (all counts even, up to a 2**-64 chance) has its crowded hash buckets
-    sorted to prove no edge is there four or more times. Winding: the sum of
-    a hash of every directed edge equals that of every reversed one.
+    bit for bit), through a 64-bit hash of them; edges get a key from the
+    hashes of their ends. Sums over all edges, in blocks that stay in the
+    CPU cache, decide most meshes; each could be fooled only by a 2**-63
+    chance. The XOR of all keys is zero when every edge appears an even
+    number of times, so a non-zero XOR proves a boundary: an open mesh.
+    The sum of the keys of edges run "forwards" (start hash below end hash)
+    less those of edges run backwards is zero (mod 2**64) when every edge is
+    run as often one way as the other. Then a closed, consistently wound
+    mesh is watertight exactly when no key appears twice among the edges
+    run forwards; that is checked by counting them in hash buckets and
+    sorting the few left in crowded ones.
     """
     if len(triangles) < 4:
         return False, False
-    h = _corner_hashes(triangles)
-    pairs = [(h[:, i], h[:, j]) for i, j in ((0, 1), (1, 2), (2, 0))]
-    keys = np.concatenate([_mix(np.minimum(a, b), np.maximum(a, b)) for a, b in pairs])
-    if np.bitwise_xor.reduce(keys) != 0:
+    mixed, turning, forwards = _edge_sums(triangles)
+    if mixed != 0:
         return False, False
-    # Two keys alone in a hash bucket are one edge twice; crowded buckets are sorted.
-    bits = int(min(23, max(10, math.ceil(math.log2(len(keys))))))
-    bucket = (keys >> np.uint64(64 - bits)).astype(np.int64)
-    counts = np.bincount(bucket, minlength=1 << bits)
-    crowded = np.sort(keys[counts[bucket] > 2])
-    first, second = crowded[0::2], crowded[1::2]
-    if len(first) != len(second) or not np.array_equal(first, second):
-        return False, False
-    if np.any(second[:-1] == first[1:]):
-        return False, False
-    forward = sum(int(_mix(a, b).sum()) - int(_mix(b, a).sum()) for a, b in pairs)
-    return True, forward % 2**64 == 0
+    forward = np.concatenate(forwards)
+    if turning % 2**64 == 0 and 2 * len(forward) == 3 * len(triangles):
+        # Each edge runs forwards as often as backwards, and no edge has both ends equal.
+        once = _at_most(forward, 1)
+        return once, once
+    # Wound both ways somewhere: watertight still if every edge is there exactly twice.
+    keys = [key.copy() for *_, key in _edge_keys(_corner_hashes(triangles))]
+    return _at_most(np.concatenate(keys), 2), False
+
+
+def _edge_sums(triangles: np.ndarray) -> tuple[np.uint64, int, list[np.ndarray]]:
+    """For closure(), over some triangles: the XOR of the edge keys, the winding sum, and the
+    keys of the edges that run forwards."""
+    mixed = np.uint64(0)
+    turning = 0
+    forwards = []
+    scratch = _Scratch(min(CHUNK, len(triangles)))
+    for begin in range(0, len(triangles), CHUNK):
+        h = _corner_hashes(triangles[begin : begin + CHUNK], scratch)
+        below = scratch.below[: len(h)]
+        for start, end, key in _edge_keys(h, scratch):
+            mixed ^= np.bitwise_xor.reduce(key)
+            # flatnonzero and take: several times faster than a boolean index here.
+            forward = key[np.flatnonzero(np.less(start, end, out=below))]
+            forwards.append(forward)
+            # Keys of edges run forwards, less those run backwards (or from a point to itself).
+            turning += 2 * int(forward.sum()) - int(key.sum())
+    return mixed, turning, forwards
+
+
+def _at_most(keys: np.ndarray, times: int) -> bool:
+    """Whether no key appears more than ``times`` times (1, or 2 when every key appears an
+    even number of times).
+
+    The keys are split by their top 4 bits, so that each part's hash table
+    stays in the CPU cache. A bucket of a table holding at most ``times``
+    keys is fine, so only keys in crowded buckets are looked at again: by
+    other bits of the key, and the few left sorted.
+    """
+    if len(keys) > 65_536:
+        top = (keys >> np.uint64(60)).astype(np.uint8)
+        ends = np.cumsum(np.bincount(top, minlength=16))[:-1]
+        parts = np.split(keys[np.argsort(top, kind="stable")], ends)
+    else:
+        parts = [keys]
+    rest = np.sort(np.concatenate(_crowded(parts, times=times)))
+    return not np.any(rest[times:] == rest[:-times])
+
+
+def _crowded(parts: list[np.ndarray], *, times: int) -> list[np.ndarray]:
+    """The keys of each part that share a bucket of its hash table with more than ``times``
+    others, twice over (by two other slices of the key's bits)."""
+    left = []
+    for part in parts:
+        for shift, spare in ((40, 1), (18, 3)):
+            if len(part) < 256:
+                break
+            # About 2 (then 8) buckets a key: the second table is sparser, fewer are left.
+            bits = min(20, math.ceil(math.log2(len(part))) + spare)
+            bucket = (part >> np.uint64(shift)).astype(np.intp)
+            bucket &= (1 << bits) - 1
+            crowded = np.bincount(bucket, minlength=1 << bits) > times
+            part = part[np.flatnonzero(crowded[bucket])]
+        left.append(part)
+    return left
 
 
 def _finite(triangles: np.ndarray) -> np.ndarray:
-    """The triangles without NaN or infinite coordinates (the common case costs one sum)."""
-    if np.isfinite(triangles.sum(dtype=np.float64)):
+    """The triangles without NaN or infinite coordinates (the common case costs one sum: a
+    float32 one, which may overflow to infinity only for huge values, then checked one by one)."""
+    if np.isfinite(np.add.reduce(triangles.reshape(-1))):
         return triangles
     return triangles[np.isfinite(triangles.reshape(len(triangles), 9)).all(axis=1)]
 
@@ -149,10 +255,11 @@ def mesh_metadata(triangles: np.ndarray, *, encoding: str) -> dict[str, Any]:
 
 def _rotation(sample: np.ndarray) -> np.ndarray:
     """Rows: screen x, screen y, towards the viewer; the largest extents face the camera."""
-    corners = sample.reshape(-1, 3).astype(np.float64)
+    sample = sample.astype(np.float64)  # float32 products of big coordinates overflow
+    corners = sample.reshape(-1, 3)
     _, vectors = np.linalg.eigh(np.cov(corners - corners.mean(axis=0), rowvar=False))
     across, toward = vectors[:, 2], vectors[:, 0]
-    area = np.cross(sample[:, 1] - sample[:, 0], sample[:, 2] - sample[:, 0]).astype(np.float64)
+    area = np.cross(sample[:, 1] - sample[:, 0], sample[:, 2] - sample[:, 0])
     if float(area.sum(axis=0) @ toward) < 0:
         toward = -toward  # an open scan shows its outer side
     basis = np.stack([across, np.cross(toward, across), toward])
@@ -171,34 +278,47 @@ def _high(a: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum(a[:, 0], a[:, 1]), a[:, 2])
 
 
-def _mean(a: np.ndarray) -> np.ndarray:
-    return (a[:, 0] + a[:, 1] + a[:, 2]) * np.float32(1 / 3)
+@functools.cache
+def _lattice(steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Barycentric weights of the points splatted for a triangle cut into steps**2 alike
+    smaller ones: their centroids, evenly spread and none shared with a neighbour."""
+    i, j = np.meshgrid(np.arange(steps), np.arange(steps), indexing="ij")
+    up = i + j <= steps - 1  # (i, j), (i+1, j), (i, j+1)
+    down = i + j <= steps - 2  # (i+1, j), (i, j+1), (i+1, j+1)
+    u = np.concatenate([i[up] + 1 / 3, i[down] + 2 / 3]) / steps
+    v = np.concatenate([j[up] + 1 / 3, j[down] + 2 / 3]) / steps
+    return u.astype(np.float32), v.astype(np.float32)
 
 
-def _face_keys(faces: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    """z-buffer keys: quantised distance from the viewer above the face index."""
-    return (depth.astype(np.uint64) << np.uint64(32)) | faces.astype(np.uint64)
+def _splat(zbuf: np.ndarray, side: int, corner, first, second, keys, steps: int) -> None:
+    """Small triangles: points of a barycentric lattice about SPACING apart, each marking the
+    pixel it falls in with the face's key (its depth is the face's: it is that small).
+
+    ``corner`` is (x, y) of the first corner, ``first`` and ``second`` the (x, y) of the two
+    edges from it, one value per triangle each.
+    """
+    if steps == 1:
+        third = np.float32(1 / 3)
+        px, py = ((e1 + e2) * third + c for c, e1, e2 in zip(corner, first, second, strict=True))
+    else:
+        u, v = (w[:, None] for w in _lattice(steps))  # one row per point: numpy's loops run long
+        px, py = (e1 * u + e2 * v + c for c, e1, e2 in zip(corner, first, second, strict=True))
+    pixel = py.astype(np.int32)  # float32 to int32 is several times faster than to int64
+    pixel *= np.int32(side)
+    pixel += px.astype(np.int32)
+    keys = keys if steps == 1 else np.tile(keys, len(pixel))
+    np.minimum.at(zbuf, pixel.ravel().astype(np.intp), keys)
 
 
-def _splat(zbuf: np.ndarray, side: int, sx, sy, depth, faces, *, corners: bool) -> None:
-    """Tiny triangles: their centroid as a point (within one pixel), and corners (two)."""
-    keys = _face_keys(faces, depth)
-    points = [(_mean(sx), _mean(sy))]
-    if corners:
-        points += [(sx[:, k], sy[:, k]) for k in range(3)]
-    for x, y in points:
-        pixel = y.astype(np.int32) * np.int32(side) + x.astype(np.int32)
-        np.minimum.at(zbuf, np.clip(pixel, 0, side * side - 1), keys)
-
-
-def _fill(zbuf: np.ndarray, side: int, sx, sy, sz, faces, box: tuple[int, int]) -> None:
-    """Larger triangles: test every pixel centre of a width x height box with edge functions."""
+def _fill(zbuf: np.ndarray, side: int, sx, sy, sd, codes, box: tuple[int, int], levels) -> None:
+    """Larger triangles: test every pixel centre of a width x height box with edge functions,
+    the depth interpolated at each pixel."""
     across = np.arange(box[0], dtype=np.float32) + np.float32(0.5)
     down = np.arange(box[1], dtype=np.float32) + np.float32(0.5)
     chunk = max(1, CHUNK_PIXELS // (box[0] * box[1]))
     for start in range(0, len(sx), chunk):
         part = slice(start, start + chunk)
-        tx, ty, tz, tf = sx[part], sy[part], sz[part], faces[part]
+        tx, ty, td, tc = sx[part], sy[part], sd[part], codes[part]
         x0, y0 = np.floor(_low(tx)), np.floor(_low(ty))
         # Edge k is linear in the pixel centre: a*x + b*y + c, from corner k+1 to k+2,
         # signed so that inside is >= 0 whatever the winding.
@@ -222,11 +342,12 @@ def _fill(zbuf: np.ndarray, side: int, sx, sy, sz, faces, box: tuple[int, int]) 
         if not len(hit):
             continue
         norm = np.abs(area[hit])
-        depth = (edges[0][hit, hy, hx] * tz[hit, 0] + edges[1][hit, hy, hx] * tz[hit, 1]) / norm
-        depth += edges[2][hit, hy, hx] * tz[hit, 2] / norm
-        px = np.minimum(x0[hit].astype(np.int64) + hx, side - 1)
-        py = np.minimum(y0[hit].astype(np.int64) + hy, side - 1)
-        np.minimum.at(zbuf, py * side + px, _face_keys(tf[hit], np.maximum(depth, 0)))
+        depth = (edges[0][hit, hy, hx] * td[hit, 0] + edges[1][hit, hy, hx] * td[hit, 1]) / norm
+        depth += edges[2][hit, hy, hx] * td[hit, 2] / norm
+        quantised = np.clip(depth * np.float32(levels), 0, DEPTH_LEVELS).astype(np.uint32)
+        px = np.clip(x0[hit].astype(np.intp) + hx, 0, side - 1)
+        py = np.clip(y0[hit].astype(np.intp) + hy, 0, side - 1)
+        np.minimum.at(zbuf, py * side + px, (quantised << CODE_BITS) | tc[hit])
 
 
 def _box_size(span: np.ndarray) -> np.ndarray:
@@ -235,78 +356,206 @@ def _box_size(span: np.ndarray) -> np.ndarray:
     return np.where(span <= 8, np.maximum(span, 1), rounded)
 
 
-def _project(triangles: np.ndarray, side: int) -> tuple[np.ndarray, ...]:
-    """Screen x, y (pixels) and depth (31-bit) per corner; per face the normal's z and
-    length; and the signed volume."""
-    rotation = _rotation(triangles[:: max(1, len(triangles) // 20_000)])
-    corners = triangles.reshape(-1, 3)
-    vx, vy, vz = ((corners @ rotation[k]).reshape(-1, 3) for k in range(3))
-    ex1, ey1, ez1 = vx[:, 1] - vx[:, 0], vy[:, 1] - vy[:, 0], vz[:, 1] - vz[:, 0]
-    ex2, ey2, ez2 = vx[:, 2] - vx[:, 0], vy[:, 2] - vy[:, 0], vz[:, 2] - vz[:, 0]
-    nz = ex1 * ey2 - ey1 * ex2
-    length = np.sqrt((ey1 * ez2 - ez1 * ey2) ** 2 + (ez1 * ex2 - ex1 * ez2) ** 2 + nz**2)
-    low = [float(v.min()) for v in (vx, vy, vz)]
-    high = [float(v.max()) for v in (vx, vy, vz)]
-    scale = side * (1 - 2 * MARGIN) / (max(high[0] - low[0], high[1] - low[1]) or 1.0)
-    sx = (vx - np.float32((low[0] + high[0]) / 2)) * np.float32(scale) + np.float32(side / 2)
-    sy = (np.float32((low[1] + high[1]) / 2) - vy) * np.float32(scale) + np.float32(side / 2)
-    sz = (np.float32(high[2]) - vz) * np.float32((2**31 - 1) / max(high[2] - low[2], 1e-9))
-    # Six times the enclosed volume of a closed mesh (divergence theorem): its sign
-    # says whether the normals point out (positive) or in.
-    volume = float(np.dot(nz, vz[:, 0] + vz[:, 1] + vz[:, 2])) / 3
-    return sx, sy, sz, nz, length, volume
-
-
 def render(triangles: np.ndarray, *, size: int, closed: bool = False) -> bytes:
     """A shaded orthographic three-quarter view as PNG bytes, size x size.
 
     ``closed`` (watertight and consistently wound): faces turned away are
     hidden behind the others, so they are not drawn at all; an open scan
-    shows its inside.
+    shows its inside. The z-buffer holds 32-bit keys, the distance above the
+    face's shade, so the nearest face wins with one ``np.minimum.at`` and
+    the picture is a palette lookup.
     """
     triangles = _finite(triangles)
     if not len(triangles):
         raise MeshError("the mesh has no triangles")
-    side = size * SUPERSAMPLE
-    sx, sy, sz, nz, length, volume = _project(triangles, side)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        facing = nz / length  # cosine between the face's normal and the view direction
-    if closed and volume < 0:
-        facing = -facing  # an inside-out solid: its normals point in
+    supersample = SUPERSAMPLE if len(triangles) <= SUPERSAMPLE_UP_TO else 1
+    side = size * supersample
+    return _shade(zbuffer(triangles, side, closed=closed), side=side, supersample=supersample)
 
-    zbuf = np.full(side * side, _NO_FACE, dtype=np.uint64)
-    faces = np.arange(len(sx), dtype=np.uint32)
-    # Pixels whose centres a triangle's bounding box holds, across and down.
-    wide = (np.ceil(_high(sx)) - np.floor(_low(sx))).astype(np.int64)
-    tall = (np.ceil(_high(sy)) - np.floor(_low(sy))).astype(np.int64)
-    drawable = length > 0
-    if closed:  # the far side is hidden by the near one
-        drawable &= facing > 0
-    dot = (wide <= 1) & (tall <= 1) & drawable
-    _splat(zbuf, side, sx[dot], sy[dot], _mean(sz[dot]), faces[dot], corners=False)
-    tiny = (wide <= 2) & (tall <= 2) & drawable & ~dot
-    _splat(zbuf, side, sx[tiny], sy[tiny], _mean(sz[tiny]), faces[tiny], corners=True)
-    rest = np.flatnonzero(~tiny & ~dot & drawable)
-    boxes = _box_size(wide[rest]) * 65536 + _box_size(tall[rest])
-    for box in np.unique(boxes):
-        chosen = rest[boxes == box]
-        _fill(
-            zbuf, side, sx[chosen], sy[chosen], sz[chosen], faces[chosen], divmod(int(box), 65536)
+
+class _View:
+    """Model to screen: x and y in pixels (y down) and the distance from the viewer in pixels
+    too, each an affine function of the model's coordinates; the three axes are a proper
+    rotation, so a normal keeps its sense."""
+
+    def __init__(self, rotation: np.ndarray, low: np.ndarray, high: np.ndarray, side: int):
+        scale = side * (1 - 2 * MARGIN) / (max(high[0] - low[0], high[1] - low[1]) or 1.0)
+        sign = np.array([scale, -scale, -scale])
+        self.axes = (rotation.astype(np.float64) * sign[:, None]).astype(np.float32)
+        middle = (low + high) / 2
+        self.offsets = np.array(
+            [side / 2 - scale * middle[0], side / 2 + scale * middle[1], scale * high[2]],
+            dtype=np.float32,
         )
-    return _shade(zbuf, facing, side=side)
+        self.side = side
+        self._buffers: tuple[np.ndarray, np.ndarray] | None = None
+        self.depth = max(scale * (high[2] - low[2]), 1e-6)  # in pixels, nearest to farthest
+        self.levels = DEPTH_LEVELS / self.depth  # per pixel
+
+    def project(self, triangles: np.ndarray) -> list[np.ndarray]:
+        """Screen x, y and distance per corner, each (n, 3). Reuses two buffers: the arrays
+        returned are overwritten by the next call."""
+        corners = 3 * len(triangles)
+        if self._buffers is None or self._buffers[0].shape[1] != corners:
+            self._buffers = (np.empty((3, corners), np.float32), np.empty((3, corners), np.float32))
+        columns, rows = self._buffers
+        np.copyto(columns, triangles.reshape(-1, 3).T)  # x, y, z of every corner, contiguous
+        np.dot(self.axes, columns, out=rows)
+        rows += self.offsets[:, None]
+        return [row.reshape(-1, 3) for row in rows]
 
 
-def _shade(zbuf: np.ndarray, facing: np.ndarray, *, side: int) -> bytes:
-    """Lambert shading with the light at the viewer, two-sided, on a light background."""
-    pixels = np.broadcast_to(BACKGROUND, (side * side, 3)).copy()
-    drawn = np.flatnonzero(zbuf != _NO_FACE)
-    cosine = facing[(zbuf[drawn] & _FACE_BITS).astype(np.int64)]
-    light = (AMBIENT + (1 - AMBIENT) * np.abs(cosine))[:, None]
-    colour = np.where((cosine >= 0)[:, None], FRONT, BACK)
-    pixels[drawn] = colour * light
-    image = Image.fromarray(pixels.reshape(side, side, 3).astype(np.uint8), "RGB")
-    if SUPERSAMPLE > 1:
-        image = image.reduce(SUPERSAMPLE)
+def _provisional(triangles: np.ndarray, rotation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rotated model's bounds from a sample of its triangles, widened a little (the
+    drawing checks every corner against them)."""
+    step = max(1, len(triangles) // 20_000)
+    low, high = _bounds_along(triangles[::step], rotation)
+    pad = 0.015 * float((high - low).max()) if step > 1 else 0.0
+    return low - pad, high + pad
+
+
+def _bounds_along(triangles: np.ndarray, rotation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest coordinates of the corners along the rotation's rows."""
+    lows, highs = [], []
+    for start in range(0, len(triangles), CHUNK):
+        rotated = triangles[start : start + CHUNK].reshape(-1, 3) @ rotation.T
+        lows.append(rotated.min(axis=0))
+        highs.append(rotated.max(axis=0))
+    return np.min(lows, axis=0).astype(float), np.max(highs, axis=0).astype(float)
+
+
+def zbuffer(triangles: np.ndarray, side: int, *, closed: bool) -> np.ndarray:
+    """The keys (side * side, uint32) of the nearest face at every pixel; _EMPTY where none.
+
+    One pass over blocks of CHUNK triangles, so every temporary stays in the
+    CPU cache. It trusts bounds measured on a sample and starts again with
+    the true ones in the rare case a corner falls outside the picture or the
+    depth range; and again, the other way round, for a closed mesh found
+    inside out.
+    """
+    rotation = _rotation(triangles[:: max(1, len(triangles) // 2_000)])
+    low, high = _provisional(triangles, rotation)
+    exact = len(triangles) <= 20_000
+    flip = False
+    while True:
+        zbuf, beyond, volume = _draw(triangles, _View(rotation, low, high, side), closed, flip)
+        if beyond and not exact:
+            low, high = _bounds_along(triangles, rotation)
+            exact = True
+            continue
+        # Six times the enclosed volume of a closed mesh (divergence theorem), up to a
+        # positive factor: negative when its normals point in.
+        if closed and (volume < 0) != flip:
+            flip = not flip
+            continue
+        return zbuf
+
+
+def _draw(
+    triangles: np.ndarray, view: _View, closed: bool, flip: bool
+) -> tuple[np.ndarray, bool, float]:
+    """Every triangle drawn into a new z-buffer; whether a corner fell beyond the picture or
+    the depth range (clamped to them); the mesh's signed volume times an unknown positive
+    factor. ``flip``: the normals point in."""
+    side = view.side
+    zbuf = np.full(side * side, _EMPTY, dtype=np.uint32)
+    beyond, volume = False, 0.0
+    big: list[tuple[np.ndarray, ...]] = []
+    for start in range(0, len(triangles), CHUNK):
+        block = triangles[start : start + CHUNK]
+        x, y, d = view.project(block)
+        edge = np.nextafter(np.float32(side), np.float32(0))  # the last x or y in the picture
+        limits = ((x, edge), (y, edge), (d, np.float32(view.depth)))
+        if any(value.min() < 0 or value.max() > top for value, top in limits):
+            beyond = True
+            for value, top in limits:
+                np.clip(value, 0, top, out=value)
+        e1x, e1y, e1d = x[:, 1] - x[:, 0], y[:, 1] - y[:, 0], d[:, 1] - d[:, 0]
+        e2x, e2y, e2d = x[:, 2] - x[:, 0], y[:, 2] - y[:, 0], d[:, 2] - d[:, 0]
+        nd = e1x * e2y - e1y * e2x  # the normal's component away from the viewer
+        length = np.sqrt((e1y * e2d - e1d * e2y) ** 2 + (e1d * e2x - e1x * e2d) ** 2 + nd * nd)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            facing = nd / (length if flip else -length)  # cosine towards the viewer
+        distance = d[:, 0] + d[:, 1]
+        distance += d[:, 2]  # three times the centroid's
+        volume += float(np.dot(nd, distance))
+        drawable = length > 0
+        if closed:  # the far side is hidden by the near one
+            drawable &= facing > 0
+        extent = np.maximum(_span(e1x, e2x), _span(e1y, e2y))
+        extent *= np.float32(1 / SPACING)
+        steps = np.clip(np.ceil(extent, out=extent), 1, LATTICE + 1).astype(np.int8)
+        steps *= drawable  # 0: not drawn
+
+        codes = np.abs(facing)
+        codes *= np.float32(255)
+        codes += np.float32(0.5)
+        with np.errstate(invalid="ignore"):  # NaN for a face of no area, which is not drawn
+            codes = codes.astype(np.uint32)
+        back = (facing < 0).astype(np.uint32)  # seen from behind: the second half of the palette
+        back <<= np.uint32(8)
+        codes |= back
+        distance *= np.float32(view.levels / 3)
+        np.clip(distance, 0, DEPTH_LEVELS, out=distance)
+        keys = distance.astype(np.uint32)
+        keys <<= np.uint32(CODE_BITS)
+        keys |= codes
+
+        parts = (x[:, 0], y[:, 0], e1x, e1y, e2x, e2y, keys)
+        for count in range(1, LATTICE + 1):
+            chosen = np.flatnonzero(steps == count)
+            if len(chosen) == len(steps):
+                x0, y0, ax, ay, bx, by, k = parts
+            elif len(chosen):
+                x0, y0, ax, ay, bx, by, k = (part[chosen] for part in parts)
+            else:
+                continue
+            _splat(zbuf, side, (x0, y0), (ax, ay), (bx, by), k, count)
+        chosen = np.flatnonzero(steps == LATTICE + 1)
+        if len(chosen):
+            big.append((x[chosen], y[chosen], d[chosen], codes[chosen]))
+    if big:
+        _fill_all(zbuf, side, *(np.concatenate(part) for part in zip(*big, strict=True)), view)
+    return zbuf, beyond, volume
+
+
+def _fill_all(zbuf: np.ndarray, side: int, x, y, d, codes, view: _View) -> None:
+    """Large triangles, batched by the size of the box of pixels around them."""
+    wide = _box_size((np.ceil(_high(x)) - np.floor(_low(x))).astype(np.int64))
+    tall = _box_size((np.ceil(_high(y)) - np.floor(_low(y))).astype(np.int64))
+    boxes = wide * 65536 + tall
+    for box in np.unique(boxes):
+        chosen = np.flatnonzero(boxes == box)
+        size = divmod(int(box), 65536)
+        _fill(zbuf, side, x[chosen], y[chosen], d[chosen], codes[chosen], size, view.levels)
+
+
+def _span(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The width of a triangle along one axis from its two edges out of corner 0."""
+    span = np.abs(first - second)
+    np.maximum(span, np.abs(first), out=span)
+    return np.maximum(span, np.abs(second), out=span)
+
+
+def _palette() -> np.ndarray:
+    """RGB per key code: Lambert shading with the light at the viewer, two-sided; 256 levels
+    of the cosine for the outer side, 256 for the inner, then the background."""
+    light = AMBIENT + (1 - AMBIENT) * np.arange(256) / 255
+    palette = np.broadcast_to(BACKGROUND, (1 << CODE_BITS, 3)).copy()
+    palette[:256] = FRONT * light[:, None]
+    palette[256:512] = BACK * light[:, None]
+    return np.round(palette).astype(np.uint8)
+
+
+PALETTE = _palette()
+
+
+def _shade(zbuf: np.ndarray, *, side: int, supersample: int) -> bytes:
+    """The z-buffer's codes through the palette, reduced to the asked size, as PNG."""
+    pixels = PALETTE[zbuf & np.uint32((1 << CODE_BITS) - 1)]
+    image = Image.fromarray(pixels.reshape(side, side, 3), "RGB")
+    if supersample > 1:
+        image = image.reduce(supersample)
     out = io.BytesIO()
-    image.save(out, "PNG", compress_level=6)
+    image.save(out, "PNG", compress_level=PNG_LEVEL)
     return out.getvalue()
