@@ -48,13 +48,15 @@ def world(mail_dir: Path) -> Iterator[Platform]:
         yield started
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API holds an asyncio loop running on the
+# main thread until it stops, and later tests of the session call asyncio.run().
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run `make setup`"
     launched = playwright.chromium.launch(
