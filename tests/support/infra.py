@@ -148,9 +148,11 @@ class Process:
         self.env = env
         self.log_path = log_dir / f"{name}.log"
         self.popen: subprocess.Popen[bytes] | None = None
+        self.terminating = False
 
     def start(self, **extra_env: str) -> Process:
         env = {**self.env, **extra_env}
+        self.terminating = False
         with self.log_path.open("ab") as log:
             self.popen = subprocess.Popen(
                 ["bash", "-c", f"exec {self.command}"],
@@ -170,12 +172,20 @@ class Process:
         assert self.popen is not None
         return self.popen.wait(timeout)
 
+    def terminate(self) -> None:
+        """SIGTERM once: ask for a graceful stop without waiting for it (a second SIGTERM
+        would interrupt nameko's graceful stop)."""
+        if self.running and not self.terminating:
+            assert self.popen is not None
+            self.popen.send_signal(signal.SIGTERM)
+            self.terminating = True
+
     def stop(self, timeout: float = 15) -> None:
         """SIGTERM (a graceful stop), then SIGKILL if it lingers."""
         if not self.running:
             return
         assert self.popen is not None
-        self.popen.send_signal(signal.SIGTERM)
+        self.terminate()
         try:
             self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
