@@ -16,7 +16,7 @@ export class ApiError extends Error {
     /** [{field, message}] with the request part ("body.", "query.") taken off. */
     this.errors = (this.body.errors || []).map((e) => ({
       field: String(e.field || "").replace(/^(body|query|path)\./, ""),
-      message: e.message,
+      message: plainField(e.message),
     }));
   }
 }
@@ -30,6 +30,26 @@ function plainMessage(status, body) {
   if (status === 429) return "Too many attempts. Please wait a moment and try again.";
   if (status >= 500) return `Something went wrong on our side. Please try again${body?.request_id ? ` (reference ${body.request_id})` : ""}.`;
   return body?.detail ? capital(body.detail) : `The request failed (${status}).`;
+}
+
+// The validator's own wording, for the few messages a form commonly meets, in plain words.
+const PLAIN = [
+  [/^Field required$/, () => "Required."],
+  [/^String should have at least 1 character/, () => "Required."],
+  [/^String should have at most (\d+) characters?/, (m) => `Too long: at most ${m[1]} characters.`],
+  [/^Input should be a valid UUID/, () => "Choose one from the list."],
+  [/^Input should be a valid date/, () => "Enter a valid date."],
+  [/^Input should be a valid datetime/, () => "Enter a valid date and time."],
+  [/^Input should be a valid URL|^URL scheme should be/, () => "Enter a web address starting with https://."],
+];
+
+function plainField(message) {
+  const text = String(message || "");
+  for (const [pattern, say] of PLAIN) {
+    const found = pattern.exec(text);
+    if (found) return say(found);
+  }
+  return text;
 }
 
 function capital(text) {

@@ -9,6 +9,11 @@ import * as dashboard from "./screens/dashboard.js";
 import * as refer from "./screens/refer.js";
 import * as referral from "./screens/referral.js";
 import * as settings from "./screens/settings.js";
+import * as cases from "./screens/cases.js";
+import * as caseDetail from "./screens/case.js";
+import * as newcase from "./screens/newcase.js";
+import * as lab from "./screens/lab.js";
+import * as notifications from "./screens/notifications.js";
 
 const PUBLIC = { public: true };
 route("/", () => navigate(session.current() ? "/dashboard" : "/login", { replace: true }));
@@ -25,12 +30,18 @@ route("/referrals/new", refer.show);
 route("/referrals/:id/edit", refer.show);
 route("/referrals/:id", referral.show);
 route("/settings", settings.show);
+route("/cases", cases.list);
+route("/cases/new", newcase.show);
+route("/cases/:id/confirmation", newcase.confirmation);
+route("/cases/:id", caseDetail.show);
+route("/lab", lab.show);
 
 const main = document.getElementById("main");
 
 function renderNav(me) {
   const nav = document.getElementById("nav");
   if (!me) {
+    notifications.stop();
     nav.replaceChildren(
       h("a", { href: "/login" }, "Log in"),
       h("a", { href: "/signup", class: "button small" }, "Sign up"),
@@ -44,17 +55,11 @@ function renderNav(me) {
     ready ? link("/dashboard", "Dashboard", here === "/dashboard") : null,
     ready ? link("/referrals/new", "Refer a patient", here === "/referrals/new") : null,
     ready ? link("/referrals?box=received", "Referrals", here === "/referrals") : null,
-    ready ? h("span", { class: "nav-soon", title: "Lab cases are coming to the web app soon" }, "Lab cases (coming soon)") : null,
+    ready ? link("/cases", "Lab cases", here === "/cases" || (here.startsWith("/cases/") && here !== "/cases/new")) : null,
+    ready && me.office.kind !== "lab" ? link("/cases/new", "Send a case", here === "/cases/new") : null,
+    ready && me.office.kind === "lab" ? link("/lab", "Slots and turnaround", here === "/lab") : null,
     ready ? link("/settings", "Office settings", here === "/settings") : null,
-    h(
-      "button",
-      { type: "button", class: "bell", disabled: true, "aria-label": "Notifications (not available in the web app yet)", title: "Notifications are not available in the web app yet" },
-      h(
-        "svg:svg",
-        { viewBox: "0 0 24 24", width: "18", height: "18", "aria-hidden": "true", focusable: "false" },
-        h("svg:path", { d: "M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z", fill: "currentColor" }),
-      ),
-    ),
+    ready ? notifications.bell() : null,
     h("span", { class: "who", title: me.user?.email || "" }, me.office.name || me.user?.name || me.user?.email || ""),
     h(
       "button",
@@ -62,6 +67,7 @@ function renderNav(me) {
         type: "button",
         class: "link-button",
         onclick: async () => {
+          notifications.stop();
           await logOut();
           session.forget();
           navigate("/login");

@@ -1,6 +1,7 @@
 // The dashboard (both boxes at a glance) and the full referral lists.
 import { get } from "../api.js";
 import { navigate } from "../router.js";
+import { dashboardBlock } from "./cases.js";
 import { STAGE_LABELS, formatDate, h, newBadge, page, stageBadge } from "../ui.js";
 
 function referralTable(items, box, caption) {
@@ -61,10 +62,11 @@ function countCard(title, counts, box) {
 }
 
 export async function show({ me }) {
-  const [dashboard, received, sent] = await Promise.all([
+  const [dashboard, received, sent, casesBlock] = await Promise.all([
     get("referrals/dashboard"),
     get("referrals", { box: "received", page_size: 10, sort: "-updated_at" }),
     get("referrals", { box: "sent", page_size: 10, sort: "-updated_at" }),
+    dashboardBlock(me),
   ]);
   return page(
     me.office.name || "Dashboard",
@@ -82,12 +84,7 @@ export async function show({ me }) {
       h("h2", { id: "sent-title" }, "Sent ", h("a", { class: "small", href: "/referrals?box=sent" }, "see all")),
       referralTable(sent.items, "sent", "Latest sent referrals"),
     ),
-    h(
-      "section",
-      { class: "card placeholder", "aria-labelledby": "cases-title" },
-      h("h2", { id: "cases-title" }, "Lab cases"),
-      h("p", { class: "muted" }, "Lab cases are not in the web app yet: they are coming in a later update. Until then your lab cases are available through the API."),
-    ),
+    casesBlock,
   );
 }
 

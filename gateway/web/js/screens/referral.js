@@ -4,6 +4,7 @@ import { ApiError, get, post } from "../api.js";
 import { picker } from "../attachments.js";
 import { parse as parseStl, viewer as stlViewer } from "../stl.js";
 import { chart } from "../teeth.js";
+import { patientMessages } from "./patient_talk.js";
 import { busy, clearErrors, field, formAlert, formData, formatDate, formatDay, formatSize, h, newBadge, page, showErrors, stageBadge } from "../ui.js";
 
 const CLOSED = new Set(["closed", "cancelled", "declined", "forwarded"]);
@@ -220,6 +221,18 @@ export async function show({ params, me, render }) {
       ),
       timeline(),
       notes(),
+      referral.stage === "draft"
+        ? null
+        : patientMessages({
+            ownerType: "referral",
+            ownerId: referral.id,
+            prefill: {
+              patient_name: `${referral.patient.first_name || ""} ${referral.patient.last_name || ""}`.trim(),
+              email: referral.patient.email || "",
+              mobile_phone: referral.patient.phones?.[0] || "",
+              date_of_birth: referral.patient.date_of_birth || "",
+            },
+          }),
     ];
   }
 
@@ -348,89 +361,90 @@ export async function show({ params, me, render }) {
     );
   }
 
-  async function preview(initial) {
-    const dialog = h("dialog", { class: "preview", "aria-labelledby": "preview-title" });
-    document.body.append(dialog);
-    const close = () => {
-      dialog.close();
-      dialog.remove();
-    };
-    const fill = async () => {
-      const f = await get(`files/${initial.id}`);
-      const meta = Object.entries(f.metadata || {}).filter(([k]) => !k.startsWith("_"));
-      let view;
-      if (f.preview_state === "ready") {
-        const what = { pdf: "First page", dicom: "Image", stl: "Rendered view of the 3-D model", tiff: "First page", image: "Image" }[f.kind] || "Preview";
-        view = h("figure", {}, h("img", { src: `/api/v1/files/${f.id}/preview`, alt: `${what} of ${f.original_name || "the file"}` }), h("figcaption", { class: "muted" }, what));
-      } else if (f.preview_state === "pending") {
-        view = h("p", { role: "status" }, "The preview is being prepared. ", h("button", { type: "button", onclick: fill }, "Check again"));
-      } else {
-        view = h("p", {}, "No preview can be shown for this file. You can still download it.");
-      }
-      const turn =
-        f.kind === "stl"
-          ? h(
-              "p",
-              {},
-              h(
-                "button",
-                {
-                  type: "button",
-                  onclick: async (e) => {
-                    const button = e.currentTarget;
-                    button.disabled = true;
-                    button.textContent = "Opening the model…";
-                    try {
-                      const response = await fetch(`/api/v1/files/${f.id}/download?disposition=inline`, { credentials: "same-origin" });
-                      if (!response.ok) throw new Error("The model could not be opened.");
-                      const triangles = parseStl(await response.arrayBuffer());
-                      if (!triangles.length) throw new Error("The model has no triangles to show.");
-                      const shown = stlViewer(triangles, `3-D model ${f.original_name || ""}`);
-                      view.replaceWith(shown);
-                      button.parentElement.remove();
-                      shown.querySelector("canvas").focus();
-                    } catch (error) {
-                      button.parentElement.replaceChildren(h("span", { class: "field-error" }, error.message));
-                    }
-                  },
-                },
-                "Turn the model in 3-D",
-              ),
-              h("span", { class: "hint" }, " Opens the file itself: it is recorded as a download."),
-            )
-          : null;
-      dialog.replaceChildren(
-        h("h2", { id: "preview-title" }, f.original_name || "File"),
-        h("p", { class: "muted" }, `${f.kind.toUpperCase()} · ${formatSize(f.size)} · added ${formatDate(f.uploaded_at, { time: true })}`),
-        view,
-        turn,
-        meta.length
-          ? h(
-              "details",
-              { open: f.kind === "dicom" },
-              h("summary", {}, f.kind === "dicom" ? "DICOM information" : "File information"),
-              dl(meta.map(([k, v]) => [k.replace(/_/g, " "), typeof v === "object" ? JSON.stringify(v) : String(v)])),
-            )
-          : null,
-        h(
-          "div",
-          { class: "actions" },
-          h("button", { type: "button", onclick: close }, "Close"),
-          h("a", { class: "button primary", href: `/api/v1/files/${f.id}/download`, download: f.original_name || "" }, "Download"),
-        ),
-      );
-    };
-    dialog.addEventListener("cancel", (e) => {
-      e.preventDefault();
-      close();
-    });
-    dialog.showModal();
-    await fill();
-    dialog.querySelector("button")?.focus();
-  }
-
   const view = draw();
   // Notes are read once shown: the "New" markers stay on this view, and go from the dashboard.
   if (referral.notes.some((n) => n.new)) await post(`referrals/${referral.id}/notes/read`).catch(() => {});
   return view;
+}
+
+/** The preview dialog of one file (images, PDF first page, DICOM with its metadata, STL view). */
+export async function preview(initial) {
+  const dialog = h("dialog", { class: "preview", "aria-labelledby": "preview-title" });
+  document.body.append(dialog);
+  const close = () => {
+    dialog.close();
+    dialog.remove();
+  };
+  const fill = async () => {
+    const f = await get(`files/${initial.id}`);
+    const meta = Object.entries(f.metadata || {}).filter(([k]) => !k.startsWith("_"));
+    let view;
+    if (f.preview_state === "ready") {
+      const what = { pdf: "First page", dicom: "Image", stl: "Rendered view of the 3-D model", tiff: "First page", image: "Image" }[f.kind] || "Preview";
+      view = h("figure", {}, h("img", { src: `/api/v1/files/${f.id}/preview`, alt: `${what} of ${f.original_name || "the file"}` }), h("figcaption", { class: "muted" }, what));
+    } else if (f.preview_state === "pending") {
+      view = h("p", { role: "status" }, "The preview is being prepared. ", h("button", { type: "button", onclick: fill }, "Check again"));
+    } else {
+      view = h("p", {}, "No preview can be shown for this file. You can still download it.");
+    }
+    const turn =
+      f.kind === "stl"
+        ? h(
+            "p",
+            {},
+            h(
+              "button",
+              {
+                type: "button",
+                onclick: async (e) => {
+                  const button = e.currentTarget;
+                  button.disabled = true;
+                  button.textContent = "Opening the model…";
+                  try {
+                    const response = await fetch(`/api/v1/files/${f.id}/download?disposition=inline`, { credentials: "same-origin" });
+                    if (!response.ok) throw new Error("The model could not be opened.");
+                    const triangles = parseStl(await response.arrayBuffer());
+                    if (!triangles.length) throw new Error("The model has no triangles to show.");
+                    const shown = stlViewer(triangles, `3-D model ${f.original_name || ""}`);
+                    view.replaceWith(shown);
+                    button.parentElement.remove();
+                    shown.querySelector("canvas").focus();
+                  } catch (error) {
+                    button.parentElement.replaceChildren(h("span", { class: "field-error" }, error.message));
+                  }
+                },
+              },
+              "Turn the model in 3-D",
+            ),
+            h("span", { class: "hint" }, " Opens the file itself: it is recorded as a download."),
+          )
+        : null;
+    dialog.replaceChildren(
+      h("h2", { id: "preview-title" }, f.original_name || "File"),
+      h("p", { class: "muted" }, `${f.kind.toUpperCase()} · ${formatSize(f.size)} · added ${formatDate(f.uploaded_at, { time: true })}`),
+      view,
+      turn,
+      meta.length
+        ? h(
+            "details",
+            { open: f.kind === "dicom" },
+            h("summary", {}, f.kind === "dicom" ? "DICOM information" : "File information"),
+            dl(meta.map(([k, v]) => [k.replace(/_/g, " "), typeof v === "object" ? JSON.stringify(v) : String(v)])),
+          )
+        : null,
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", onclick: close }, "Close"),
+        h("a", { class: "button primary", href: `/api/v1/files/${f.id}/download`, download: f.original_name || "" }, "Download"),
+      ),
+    );
+  };
+  dialog.addEventListener("cancel", (e) => {
+    e.preventDefault();
+    close();
+  });
+  dialog.showModal();
+  await fill();
+  dialog.querySelector("button")?.focus();
 }

@@ -4,6 +4,7 @@ import { ApiError, del, get, patch, post } from "../api.js";
 import * as session from "../session.js";
 import { busy, clearErrors, field, formAlert, formData, formatDate, h, orNull, page, passwordHints, select, showErrors } from "../ui.js";
 import { notationChoice, officeFields, officePayload, providersEditor } from "./setup.js";
+import { preferences as notificationPreferences } from "./notifications.js";
 
 function formWith(onsubmit, children, submitText) {
   const f = h("form", { class: "form", novalidate: true }, formAlert(), ...children, h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, submitText)));
@@ -36,6 +37,7 @@ export async function show({ me, render }) {
     admin ? get("invitations") : [],
     admin ? get("office/api-clients") : [],
   ]);
+  const prefsSection = await notificationPreferences();
   const redraw = async () => render(await show({ me: await session.load({ fresh: true }), render }));
 
   const officeForm = formWith(
@@ -123,7 +125,7 @@ export async function show({ me, render }) {
     h(
       "nav",
       { class: "toc", "aria-label": "Sections" },
-      [["office", "Office information"], ["providers", "Providers"], ["procedures", "Procedures"], ["users", "Users and roles"], ["invitations", "Invitations"], ["api-clients", "API clients"], ["password", "Your password"]].map(([id, t]) =>
+      [["office", "Office information"], ["providers", "Providers"], ["procedures", "Procedures"], ["users", "Users and roles"], ["invitations", "Invitations"], ["api-clients", "API clients"], ["notifications", "Notification e-mails"], ["password", "Your password"]].map(([id, t]) =>
         h("a", { href: `#${id}`, "data-external": "", onclick: (e) => { e.preventDefault(); document.getElementById(id)?.scrollIntoView(); document.getElementById(`${id}-title`)?.setAttribute("tabindex", "-1"); document.getElementById(`${id}-title`)?.focus(); } }, t),
       ),
     ),
@@ -243,6 +245,7 @@ export async function show({ me, render }) {
           secretSlot,
         )
       : null,
+    prefsSection,
     section(
       "password",
       "Your password",
