@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -54,6 +55,12 @@ class Case(Base):
         # Sorted by ship date (cases without one last) for either side.
         Index("ix_cases_client_ship_latest", "client_office_id", "ship_latest", "created_at", "id"),
         Index("ix_cases_lab_ship_latest", "lab_office_id", "ship_latest", "created_at", "id"),
+        # The main list's total (the client's cases not archived) from the index alone.
+        Index(
+            "ix_cases_client_open",
+            "client_office_id",
+            postgresql_where=text("archived_at IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
