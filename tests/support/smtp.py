@@ -34,10 +34,22 @@ REPO = Path(__file__).resolve().parents[2]
 class SmtpServer:
     """Start, stop and read the messages of one aiosmtpd process."""
 
-    def __init__(self, folder: Path, port: int, credentials: str | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        port: int,
+        credentials: str | None = None,
+        *,
+        tls: str | None = None,
+        cert: tuple[Path, Path] | None = None,
+    ) -> None:
+        """``tls``: "starttls" (required before anything else) or "implicit" (smtps), with
+        ``cert`` = (certificate, key) PEM files."""
         self.folder = folder
         self.port = port
         self.credentials = credentials
+        self.tls = tls
+        self.cert = cert
         self._process: subprocess.Popen[bytes] | None = None
         folder.mkdir(parents=True, exist_ok=True)
 
@@ -47,8 +59,9 @@ class SmtpServer:
 
     def start(self, timeout: float = 15) -> None:
         args = [sys.executable, "-m", "tests.support.smtp", str(self.folder), str(self.port)]
-        if self.credentials:
-            args.append(self.credentials)
+        args.append(self.credentials or "-")
+        if self.tls and self.cert:
+            args += [self.tls, str(self.cert[0]), str(self.cert[1])]
         self._process = subprocess.Popen(
             args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -60,7 +73,8 @@ class SmtpServer:
                 contextlib.suppress(OSError),
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as probe,
             ):
-                probe.recv(100)  # the 220 greeting: it is serving
+                if self.tls != "implicit":
+                    probe.recv(100)  # the 220 greeting: it is serving
                 return
             time.sleep(0.1)
         raise RuntimeError(f"the SMTP server did not listen on port {self.port}")
@@ -156,6 +170,47 @@ def eml_link_token(mail_dir: Path, address: str, path: str, *, after: int = 0) -
     return token
 
 
+def self_signed_certificate(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A certificate for ``host`` (an IP address) that is its own CA: (certificate, key)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Bridgework test mail relay")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = folder / "relay.crt", folder / "relay.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -176,7 +231,11 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
 # ----------------------------------------------------------------- the server process
 
 
-def _serve(folder: Path, port: int, credentials: str | None) -> None:
+def _serve(
+    folder: Path, port: int, credentials: str | None, tls: str | None, cert: list[str]
+) -> None:
+    import ssl
+
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
@@ -203,7 +262,20 @@ def _serve(folder: Path, port: int, credentials: str | None) -> None:
 
     options: dict[str, Any] = {}
     if credentials:
-        options.update(authenticator=authenticate, auth_require_tls=False, auth_required=True)
+        # With implicit TLS aiosmtpd does not see the session as TLS and would hide AUTH:
+        # the whole connection is TLS there, so the requirement is only for STARTTLS.
+        options.update(
+            authenticator=authenticate,
+            auth_require_tls=tls == "starttls",
+            auth_required=True,
+        )
+    if tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert[0], cert[1])
+        if tls == "implicit":
+            options.update(ssl_context=context)
+        else:
+            options.update(tls_context=context, require_starttls=True)
     controller = Controller(Keep(), hostname="127.0.0.1", port=port, **options)
     controller.start()
     stopping = False
@@ -220,5 +292,7 @@ def _serve(folder: Path, port: int, credentials: str | None) -> None:
 
 
 if __name__ == "__main__":
-    _serve(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
+    given = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] != "-" else None
+    mode = sys.argv[4] if len(sys.argv) > 4 else None
+    _serve(Path(sys.argv[1]), int(sys.argv[2]), given, mode, sys.argv[5:7])
     os._exit(0)

@@ -28,7 +28,7 @@ import ssl
 import threading
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -131,6 +131,12 @@ class SmtpTarget:
     starttls: bool
     username: str | None
     password: str | None
+    # The CA that signed the server's certificate (a private relay); None: the system's CAs.
+    ca_file: str | None = None
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Certificates and host names are always verified."""
+        return ssl.create_default_context(cafile=self.ca_file)
 
 
 def parse_smtp_url(url: str, password: str | None = None) -> SmtpTarget | None:
@@ -183,8 +189,12 @@ class MailSettings:
         max_attempts = int(get("MAIL_MAX_ATTEMPTS", default.max_attempts))
         if max_attempts < 1:
             raise ValueError("MAIL_MAX_ATTEMPTS must be at least 1")
+        smtp = parse_smtp_url(str(get("SMTP_URL", "")), str(get("SMTP_PASSWORD", "")) or None)
+        ca_file = str(get("SMTP_CA_FILE", ""))
+        if smtp is not None and ca_file:
+            smtp = replace(smtp, ca_file=ca_file)
         return cls(
-            smtp=parse_smtp_url(str(get("SMTP_URL", "")), str(get("SMTP_PASSWORD", "")) or None),
+            smtp=smtp,
             mail_dir=Path(str(get("MAIL_DIR", default.mail_dir))),
             mail_from=str(get("MAIL_FROM", default.mail_from)),
             max_attempts=max_attempts,
@@ -248,12 +258,12 @@ class SmtpTransport:
                     target.host,
                     target.port,
                     timeout=self.timeout,
-                    context=ssl.create_default_context(),
+                    context=target.tls_context(),
                 )
             else:
                 client = smtplib.SMTP(target.host, target.port, timeout=self.timeout)
                 if target.starttls:
-                    client.starttls(context=ssl.create_default_context())
+                    client.starttls(context=target.tls_context())
             if target.username:
                 client.login(target.username, target.password or "")
             self._client = client

@@ -37,7 +37,13 @@ from shared.contracts.referrals import (
     Urgency,
 )
 from tests.support.infra import wait_for
-from tests.support.smtp import SmtpServer, free_port, parse_message, text_part
+from tests.support.smtp import (
+    SmtpServer,
+    free_port,
+    parse_message,
+    self_signed_certificate,
+    text_part,
+)
 
 from .conftest import PUBLIC_URL, Notifier
 
@@ -391,6 +397,75 @@ def test_smtp_credentials_from_the_url_and_smtp_password(start_notifier, tmp_pat
         )
         [mail] = smtp.wait_for(1)
         assert mail["To"] == "authed@x.example"
+    finally:
+        smtp.stop()
+
+
+TLS_URLS = {
+    "starttls": "smtp://bridgework@127.0.0.1:{port}?starttls=1",
+    "implicit": "smtps://bridgework@127.0.0.1:{port}",
+}
+
+
+def tls_relay(tmp_path: Path, mode: str) -> tuple[SmtpServer, Path]:
+    """A relay with a certificate of its own (a private CA), login only over TLS."""
+    cert = self_signed_certificate(tmp_path / "tls")
+    smtp = SmtpServer(
+        tmp_path / "smtp", free_port(), credentials="bridgework:s3cret", tls=mode, cert=cert
+    )
+    smtp.start()
+    return smtp, cert[0]
+
+
+def registered(notifier: Notifier, email: str) -> None:
+    notifier.publish(
+        "identity",
+        OfficeRegistered(
+            office_id=uuid.uuid4(),
+            user_id=uuid.uuid4(),
+            email=email,
+            link_id=notifier.world.link(f"{PUBLIC_URL}/verify?token=t"),
+        ),
+    )
+
+
+@pytest.mark.parametrize("mode", sorted(TLS_URLS))
+def test_a_tls_relay_trusted_through_smtp_ca_file_gets_the_mail(
+    start_notifier, tmp_path: Path, mode: str
+) -> None:
+    smtp, ca_file = tls_relay(tmp_path, mode)
+    try:
+        notifier = start_notifier(
+            None,
+            SMTP_URL=TLS_URLS[mode].format(port=smtp.port),
+            SMTP_PASSWORD="s3cret",
+            SMTP_CA_FILE=str(ca_file),
+        )
+        registered(notifier, "tls-ok@x.example")
+        [mail] = smtp.wait_for(1)
+        assert mail["To"] == "tls-ok@x.example"
+    finally:
+        smtp.stop()
+
+
+def test_an_untrusted_relay_certificate_sends_nothing(start_notifier, tmp_path: Path) -> None:
+    smtp, _ca_file = tls_relay(tmp_path, "starttls")
+    try:
+        notifier = start_notifier(
+            None,
+            SMTP_URL=TLS_URLS["starttls"].format(port=smtp.port),
+            SMTP_PASSWORD="s3cret",
+            MAIL_MAX_ATTEMPTS=2,
+        )
+        registered(notifier, "tls@x.example")
+        wait_for(
+            lambda: [row[1] for row in notifier.mail_rows()] == ["failed"],
+            timeout=30,
+            what="the untrusted relay refused",
+        )
+        [failed] = notifier.rpc.list_mail(status="failed")
+        assert failed["last_error"] == "SSLCertVerificationError"
+        assert smtp.messages() == []
     finally:
         smtp.stop()
 
