@@ -320,6 +320,24 @@ class CasePage(Out):
     page_size: int
 
 
+class CaseNoteIn(Strict):
+    """A note to the other office of the case (the client or the lab)."""
+
+    body: str = Field(
+        min_length=1, max_length=10000, examples=["Please send the upper scan again."]
+    )
+
+
+class CaseNoteOut(Out):
+    id: UUID
+    body: str
+    author_user_id: UUID | None
+    author_name: str | None
+    office_id: UUID = Field(description="the office that wrote it")
+    at: datetime
+    new: bool = Field(description="written by the other office since you last read")
+
+
 class CalendarFeedOut(Out):
     """The office's private calendar subscription (all its booked sessions)."""
 
@@ -403,3 +421,15 @@ class CaseShipped(DomainEvent):
     carrier: str
     tracking_number: str
     tracking_url: str | None
+
+
+class CaseNoteAdded(DomainEvent):
+    """A note was written on a case (no note text: the recipient reads it in the app)."""
+
+    event_type = "case_note_added"
+
+    case_id: UUID
+    reference: str
+    note_id: UUID
+    author_office_id: UUID
+    recipient_office_id: UUID

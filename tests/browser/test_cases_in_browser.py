@@ -182,6 +182,10 @@ def test_a_case_from_creation_to_a_booked_planning_session(
     assert start.astimezone(UTC) == slot_start
     assert reference in str(events[0].get("SUMMARY")) + str(events[0].get("DESCRIPTION"))
     screenshot(page, "23-case-booked")
+    # A note to the lab, written under the case.
+    page.get_by_label("Write a note to the lab").fill("Please check the upper scan.")
+    page.get_by_role("button", name="Add the note").click()
+    expect(page.locator(".notes .note.ours")).to_contain_text("Please check the upper scan.")
     # The office's calendar subscription: its URL shown once, then revoked.
     page.get_by_text("Calendar subscription for all your office's sessions").click()
     page.get_by_role("button", name="Create a calendar subscription URL").click()
@@ -198,6 +202,12 @@ def test_a_case_from_creation_to_a_booked_planning_session(
     lab_page.goto(f"/cases/{case_id}")
     expect(lab_page.locator(".teeth-list")).to_have_text("Teeth (FDI): 36, 46")
     expect(lab_page.locator(".booking-when")).to_be_visible()
+    # The client's note is new to the lab, and is read once shown.
+    note = lab_page.locator(".notes .note.theirs.is-new")
+    expect(note).to_contain_text("Please check the upper scan.")
+    expect(note.locator(".badge.new")).to_have_text("New")
+    notes = offices.lab.get(f"/api/v1/cases/{case_id}/notes").json()
+    assert [(n["body"], n["new"]) for n in notes] == [("Please check the upper scan.", False)]
     lab_page.get_by_role("button", name="Manufacturing").click()
     expect(lab_page.locator(".case-stage .chip")).to_contain_text("Manufacturing")
     expect(lab_page.locator(".case-stage .chip")).to_have_attribute("data-colour", "white")

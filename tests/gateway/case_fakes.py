@@ -146,6 +146,18 @@ def feed(url: str | None = None) -> dict[str, Any]:
     return contract.CalendarFeedOut(url=url, created_at=NOW, active=True).model_dump(mode="json")
 
 
+def note(office_id: uuid.UUID, *, new: bool = False) -> dict[str, Any]:
+    return contract.CaseNoteOut(
+        id=uuid.uuid4(),
+        body="Please send the upper scan again.",
+        author_user_id=uuid.uuid4(),
+        author_name="Dr. Ada Okafor",
+        office_id=office_id,
+        at=NOW,
+        new=new,
+    ).model_dump(mode="json")
+
+
 def default_answers(office_id: uuid.UUID) -> dict[str, Callable[[], Any]]:
     """A contract-valid answer for every method the gateway calls."""
     return {
@@ -176,6 +188,9 @@ def default_answers(office_id: uuid.UUID) -> dict[str, Callable[[], Any]]:
         "get_calendar_feed": feed,
         "revoke_calendar_feed": lambda: None,
         "render_calendar_feed": lambda: {"content": ICS},
+        "list_notes": lambda: [note(office_id), note(uuid.uuid4(), new=True)],
+        "add_note": lambda: note(office_id),
+        "mark_notes_read": lambda: None,
     }
 
 

@@ -67,6 +67,9 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, int, str]] = [
     ("POST", "/api/v1/calendar-feed", None, 201, "create_calendar_feed"),
     ("GET", "/api/v1/calendar-feed", None, 200, "get_calendar_feed"),
     ("DELETE", "/api/v1/calendar-feed", None, 204, "revoke_calendar_feed"),
+    ("GET", f"{C}/notes", None, 200, "list_notes"),
+    ("POST", f"{C}/notes", {"body": "Scan again?"}, 201, "add_note"),
+    ("POST", f"{C}/notes/read", None, 204, "mark_notes_read"),
 ]  # fmt: skip
 CASE_FILES = [("GET", f"{C}/files", None, 200, "list_files")]
 
@@ -228,6 +231,49 @@ def test_publishing_slots_passes_the_idempotency_key(
     assert call["idempotency_key"] == "slots-7"
     assert call["payload"]["repeat_weeks"] == 4 and call["payload"]["mode"] == "remote_control"
     assert call["payload"]["start"] == "2026-12-03T14:00:00"  # local wall time, as sent
+
+
+# ----------------------------------------------------------------- notes
+
+
+def test_notes_are_listed_written_with_a_key_and_marked_read(
+    client: TestClient, fake: FakeCases, bearer: dict[str, str], subject: Subject
+) -> None:
+    listed = client.get(f"{C}/notes", headers=bearer)
+    assert listed.status_code == 200, listed.text
+    assert [n["new"] for n in listed.json()] == [False, True]
+    headers = {**bearer, "Idempotency-Key": "note-7"}
+    written = client.post(f"{C}/notes", json={"body": " Scan again? "}, headers=headers)
+    assert written.status_code == 201, written.text
+    assert written.json()["office_id"] == str(subject.office_id)
+    call = fake.last("add_note").kwargs
+    assert call["idempotency_key"] == "note-7" and call["case_id"] == ID
+    assert call["payload"] == {"body": "Scan again?"}
+    client.post(f"{C}/notes", json={"body": "Hi"}, headers=bearer)
+    assert fake.last("add_note").kwargs["idempotency_key"] is None
+    read = client.post(f"{C}/notes/read", headers=bearer)
+    assert read.status_code == 204 and fake.last("mark_notes_read").kwargs["case_id"] == ID
+
+
+@pytest.mark.parametrize("body", [{"body": ""}, {"body": "x" * 10001}, {}, {"body": "hi", "x": 1}])
+def test_a_bad_note_names_the_field_and_reaches_no_service(
+    client: TestClient, fake: FakeCases, bearer: dict[str, str], body: dict[str, Any]
+) -> None:
+    answer = client.post(f"{C}/notes", json=body, headers=bearer)
+    assert answer.status_code == 422
+    fields = {e["field"] for e in answer.json()["errors"]}
+    assert fields & {"body.body", "body.x"}, fields
+    assert fake.calls == []
+
+
+def test_a_note_on_a_shipped_case_is_the_services_409(
+    client: TestClient, fake: FakeCases, bearer: dict[str, str]
+) -> None:
+    details = {"stage": "shipped", "requested": "add_note"}
+    fake.errors["add_note"] = RemoteError("The case is shipped.", kind="conflict", details=details)
+    answer = client.post(f"{C}/notes", json={"body": "Late"}, headers=bearer)
+    assert answer.status_code == 409
+    assert answer.json()["detail"] == "The case is shipped."
 
 
 def test_an_edit_sends_only_what_changes(

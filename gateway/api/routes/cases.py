@@ -27,6 +27,8 @@ from shared.contracts.cases import (
     CaseEdit,
     CaseIn,
     CaseListQuery,
+    CaseNoteIn,
+    CaseNoteOut,
     CasePage,
     ShipEstimate,
     StageChangeIn,
@@ -303,6 +305,61 @@ async def archive_case(case_id: UUID, caller: CallerDep, services: ServicesDep) 
 )
 async def unarchive_case(case_id: UUID, caller: CallerDep, services: ServicesDep) -> Any:
     return await services.call("cases", "unarchive_case", caller=caller, case_id=str(case_id))
+
+
+NOTE = example("A note to the other office", {"body": "Please send the upper scan again."})
+
+
+@router.get(
+    "/cases/{case_id}/notes",
+    response_model=list[CaseNoteOut],
+    summary="The notes between the client and the lab, oldest first",
+    description="`new`: written by the other office since the caller's office last read them.",
+    responses=errors(*SIGNED_IN, 404, s404=_NOT_FOUND),
+)
+async def list_notes(case_id: UUID, caller: CallerDep, services: ServicesDep) -> Any:
+    return await services.call("cases", "list_notes", caller=caller, case_id=str(case_id))
+
+
+@router.post(
+    "/cases/{case_id}/notes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CaseNoteOut,
+    summary="Write a note to the other office of the case",
+    description=(
+        "Open until the case is shipped or cancelled (then a 409 naming the stage). The other "
+        "office is told by e-mail (without the note's text). A retry with the same "
+        "`Idempotency-Key` returns the first note."
+    ),
+    responses=errors(*SIGNED_IN, 404, 409, s404=_NOT_FOUND, s409=_CONFLICT),
+)
+async def add_note(
+    case_id: UUID,
+    payload: Annotated[CaseNoteIn, Body(openapi_examples=NOTE)],
+    caller: CallerDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKeyDep = None,
+) -> Any:
+    return await services.call(
+        "cases",
+        "add_note",
+        caller=caller,
+        case_id=str(case_id),
+        payload=payload,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post(
+    "/cases/{case_id}/notes/read",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Mark the case's notes read for the caller's office",
+    responses=errors(*SIGNED_IN, 404, s404=_NOT_FOUND),
+)
+async def mark_notes_read(case_id: UUID, caller: CallerDep, services: ServicesDep) -> Response:
+    await services.call("cases", "mark_notes_read", caller=caller, case_id=str(case_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(

@@ -89,6 +89,14 @@ class Directory:
         office = self.profile(office_id)
         return office.time_zone if office is not None else "UTC"
 
+    def user_names(self, user_ids: Iterable[UUID | None]) -> dict[UUID, str | None]:
+        """Users' display names (their name, else their e-mail address): a note's author."""
+        ids = [str(i) for i in dict.fromkeys(user_ids) if i is not None]
+        if not ids:
+            return {}
+        users = self._call("get_users", user_ids=ids)
+        return {UUID(u["id"]): u.get("name") or u.get("email") for u in users}
+
 
 class ProfileCacheProvider(DependencyProvider):
     """One ProfileCache per service container (``NOTATION_CACHE_SECONDS``)."""

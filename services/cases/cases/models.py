@@ -167,3 +167,31 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     answer: Mapped[Any | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=now, server_default=func.now())
+
+
+class CaseNote(Base):
+    """A message on a case between its client and its lab."""
+
+    __tablename__ = "case_notes"
+    __table_args__ = (Index("ix_case_notes_case_id_at", "case_id", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    office_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    author_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    author_client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    author_name: Mapped[str | None] = mapped_column(String(254))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class CaseNoteRead(Base):
+    """Until when an office has read a case's notes."""
+
+    __tablename__ = "case_note_reads"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    office_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    last_read_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -14,7 +14,17 @@ from typing import Any
 from eventlet import tpool
 from nameko.rpc import RpcProxy
 
-from cases import __version__, attachments, documents, editing, listing, shipdates, stages, views
+from cases import (
+    __version__,
+    attachments,
+    documents,
+    editing,
+    listing,
+    notes,
+    shipdates,
+    stages,
+    views,
+)
 from cases.access import caller_of, visible
 from cases.dependencies import CaseSettings
 from cases.directory import Directory, ProfileCacheProvider
@@ -26,6 +36,7 @@ from shared.contracts.cases import (
     CaseEdit,
     CaseIn,
     CaseListQuery,
+    CaseNoteIn,
     StageChangeIn,
     TurnaroundRules,
 )
@@ -186,6 +197,34 @@ class CasesService(PlanningRpc, ServiceBase):
             "filename": f"{case.reference}-rx.pdf",
             "content_base64": base64.b64encode(pdf).decode("ascii"),
         }
+
+    # ------------------------------------------------------------- notes
+
+    @rpc
+    def list_notes(self, caller: Json, case_id: str) -> Json:
+        """The case's notes, oldest first, flagged new for the caller's office."""
+        return dump(notes.list_notes(self.db, who=caller_of(caller), case_id=case_id))
+
+    @rpc
+    def add_note(
+        self, caller: Json, case_id: str, payload: Json, idempotency_key: str | None = None
+    ) -> Json:
+        """Write a note to the other office of the case."""
+        who, cmd = caller_of(caller), parse(CaseNoteIn, payload)
+        note = notes.add_note(
+            self.db,
+            who=who,
+            case_id=case_id,
+            cmd=cmd,
+            directory=self.directory,
+            idempotency_key=idempotency_key,
+        )
+        return dump(note)
+
+    @rpc
+    def mark_notes_read(self, caller: Json, case_id: str) -> None:
+        """The caller's office has read the case's notes."""
+        notes.mark_notes_read(self.db, who=caller_of(caller), case_id=case_id)
 
     # ------------------------------------------------------------- events of other services
 

@@ -24,6 +24,7 @@ from notifications.rendering import Mail
 from shared.contracts.cases import (
     STAGE_LABELS,
     CaseCreatedEvent,
+    CaseNoteAdded,
     CaseShipped,
     CaseStage,
     CaseStageChanged,
@@ -307,6 +308,33 @@ class EventConsumers:
             title=f"New note on referral {event.reference} from {name}",
             subject_type="referral",
             subject_id=event.referral_id,
+            reference=event.reference,
+            sender_name=name,
+            reply_to=author.email if author is not None else None,
+        )
+
+    @event_handler("cases", CaseNoteAdded)
+    def handle_case_note_added(self, envelope: EventEnvelope, event: CaseNoteAdded) -> None:
+        """The case's other office's users: a new note (its text stays in the portal)."""
+        dispatch = self._dispatch(envelope)
+        author = dispatch.offices(event.author_office_id).get(event.author_office_id)
+        name = office_name(author)
+        mail = Mail(
+            subject=f"New note on case {event.reference} from {name}",
+            heading=f"New note on case {event.reference}",
+            paragraphs=[f"{name} added a note to case {event.reference}. Read it in Bridgework."],
+            details=[("Case", event.reference)],
+            action_label="Read the note",
+            action_url=dispatch.link(f"/cases/{event.case_id}"),
+        )
+        dispatch.to_office(
+            event.recipient_office_id,
+            mail,
+            category=Category.notes,
+            kind="case_note",
+            title=f"New note on case {event.reference} from {name}",
+            subject_type="case",
+            subject_id=event.case_id,
             reference=event.reference,
             sender_name=name,
             reply_to=author.email if author is not None else None,

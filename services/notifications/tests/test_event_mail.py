@@ -12,6 +12,7 @@ from icalendar import Calendar
 
 from shared.contracts.cases import (
     CaseCreatedEvent,
+    CaseNoteAdded,
     CaseShipped,
     CaseStage,
     CaseStageChanged,
@@ -175,6 +176,43 @@ def test_notes_respect_the_notes_preference(notifier: Notifier) -> None:
     mails = notifier.smtp.wait_for(2)  # type: ignore[union-attr]
     assert [m["To"] for m in mails] == ["ben@peak.example", "ben@peak.example"]
     assert len(feed(notifier, ana, receiver.id)) == 2
+
+
+def test_a_case_note_reaches_the_other_office_once_with_a_link_to_the_case(
+    notifier: Notifier,
+) -> None:
+    world = notifier.world
+    client = world.office("Bright Smiles", "gp@brightsmiles.example")
+    lab = world.office("Acme Lab", "tech@acme.example", "qa@acme.example")
+    tech, qa = lab.user_ids
+    notifier.rpc.update_preferences(
+        caller={"office_id": str(lab.id), "user_id": str(qa)}, payload={"notes": False}
+    )
+    case_id = uuid.uuid4()
+    event = CaseNoteAdded(
+        case_id=case_id,
+        reference="C-2026-00042",
+        note_id=uuid.uuid4(),
+        author_office_id=client.id,
+        recipient_office_id=lab.id,
+    )
+    envelope = notifier.publish("cases", event, times=2)  # delivered twice: one mail
+    notifier.handled(envelope)
+
+    [mail] = notifier.smtp.wait_for(1)  # type: ignore[union-attr]
+    assert mail["To"] == "tech@acme.example"
+    assert mail["Subject"] == "New note on case C-2026-00042 from Bright Smiles"
+    assert mail["Reply-To"] == client.email
+    link = f"{PUBLIC_URL}/cases/{case_id}"
+    assert link in text_part(mail) and f'href="{link}"' in html_part(mail)
+    assert PATIENT_NAME not in text_part(mail)
+    for user in (tech, qa):  # the feed has it for both, the e-mail only for who wants it
+        [entry] = feed(notifier, user, lab.id)
+        assert entry["kind"] == "case_note"
+        assert (entry["subject_type"], entry["subject_id"]) == ("case", str(case_id))
+        assert entry["link"] == link and entry["reference"] == "C-2026-00042"
+    # The author's own office hears nothing.
+    assert feed(notifier, client.user_ids[0], client.id) == []
 
 
 def test_a_new_file_is_announced_to_the_other_office(notifier: Notifier) -> None:

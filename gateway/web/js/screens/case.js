@@ -1,11 +1,11 @@
 // One lab case: summary, teeth in the viewer's notation, stage and colour, ship date, the RX
 // script, the client's edit (new ship date shown first), files, progress history, the planning
-// slot picker and booking ("Add to calendar"), the lab's stage actions and booking tools, and
-// patient messages.
+// slot picker and booking ("Add to calendar"), the lab's stage actions and booking tools,
+// two-way notes between the client and the lab, and patient messages.
 import { ApiError, api, del, get, post } from "../api.js";
 import { picker } from "../attachments.js";
 import { chart } from "../teeth.js";
-import { busy, clearErrors, field, formAlert, formData, formatDate, formatDay, formatSize, h, orNull, page, showErrors } from "../ui.js";
+import { busy, clearErrors, field, formAlert, formData, formatDate, formatDay, formatSize, h, newBadge, orNull, page, showErrors } from "../ui.js";
 import { ARCHIVE_NOTE, colourChip, legend } from "./cases.js";
 import { patientMessages } from "./patient_talk.js";
 import { preview } from "./referral.js";
@@ -42,8 +42,10 @@ export const when = (start, end, zone) =>
 
 export async function show({ params, me, render }) {
   let c;
+  let notes = [];
   try {
     c = await get(`cases/${params.id}`);
+    notes = await get(`cases/${c.id}/notes`);
   } catch (error) {
     if (error.status === 404 || error.status === 422) return page("Case not found", h("p", {}, "It does not exist, or it is not shared with your office. ", h("a", { href: "/cases" }, "Back to the cases")));
     throw error;
@@ -53,6 +55,7 @@ export async function show({ params, me, render }) {
 
   const reload = async (text) => {
     c = await get(`cases/${c.id}`);
+    notes = await get(`cases/${c.id}/notes`);
     message = text || null;
     render(draw());
   };
@@ -80,6 +83,7 @@ export async function show({ params, me, render }) {
       !lab && c.editable ? editCard() : null,
       !lab ? archiveCard() : null,
       filesCard(),
+      notesCard(),
       history(),
       patientMessages({ ownerType: "case", ownerId: c.id, prefill: { patient_name: c.patient_name } }),
       legend(c.side),
@@ -456,6 +460,52 @@ export async function show({ params, me, render }) {
     return panel;
   }
 
+  function notesCard() {
+    const ours = (n) => n.office_id === me.office.id;
+    const list = h(
+      "ol",
+      { class: "notes" },
+      notes.length
+        ? notes.map((n) =>
+            h(
+              "li",
+              { class: `note ${ours(n) ? "ours" : "theirs"}${n.new ? " is-new" : ""}` },
+              h("div", { class: "note-head" }, h("strong", {}, n.author_name || (ours(n) ? "Your office" : lab ? c.client.name : c.lab.name) || "The other office"), h("span", { class: "muted" }, ` ${formatDate(n.at, { time: true })}`), n.new ? newBadge(1) : null),
+              h("p", {}, n.body),
+            ),
+          )
+        : [h("li", { class: "muted" }, "No notes yet.")],
+    );
+    const title = h("h2", { id: "notes-title" }, lab ? "Notes with the client" : "Notes with the lab");
+    if (c.stage === "shipped" || c.stage === "cancelled") {
+      return h("section", { class: "card", "aria-labelledby": "notes-title" }, title, list, h("p", { class: "hint" }, `The case is ${c.stage_label.toLowerCase()}: no more notes can be written.`));
+    }
+    const form = h(
+      "form",
+      { class: "form no-print", novalidate: true },
+      formAlert(),
+      field(lab ? "Write a note to the client" : "Write a note to the lab", { name: "body", multiline: true, rows: "3", required: true }),
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Add the note")),
+    );
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      clearErrors(form);
+      const data = formData(form);
+      if (!data.body) {
+        showErrors(form, new ApiError(422, { detail: "Write the note first", errors: [{ field: "body", message: "Write the note first." }] }));
+        return;
+      }
+      try {
+        await busy(form.querySelector("button[type=submit]"), "Adding…", () => post(`cases/${c.id}/notes`, { body: data.body }, { idempotent: true }));
+        await reload("Note added.");
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        showErrors(form, error);
+      }
+    });
+    return h("section", { class: "card", "aria-labelledby": "notes-title" }, title, list, form);
+  }
+
   function history() {
     const who = (id) => (id === c.client.id ? c.client.name : id === c.lab.id ? c.lab.name : "—");
     return h(
@@ -478,7 +528,10 @@ export async function show({ params, me, render }) {
     );
   }
 
-  return draw();
+  const view = draw();
+  // Notes are read once shown: the "New" markers stay on this view until it is reloaded.
+  if (notes.some((n) => n.new)) await post(`cases/${c.id}/notes/read`).catch(() => {});
+  return view;
 }
 
 /** Free slots grouped by day (in `zone`), one radio each, and a submit button. */
