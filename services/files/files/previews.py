@@ -174,14 +174,18 @@ def _dicom_preview(path: Path, kind: FileKind, size: int) -> Preview:
 def _stl_preview(path: Path, kind: FileKind, size: int) -> Preview:
     """A shaded three-quarter view; triangle count, bounding box, watertight flag."""
     try:
-        triangles, encoding = previews_stl.read_triangles(path)
+        triangles, encoding = previews_stl.read_triangles(path, contiguous=False)
     except previews_stl.MeshError as exc:
         return unavailable({}, str(exc))
-    metadata = previews_stl.mesh_metadata(triangles, encoding=encoding)
-    closed = bool(metadata["watertight"] and metadata["winding_consistent"])
     try:
-        return ready(previews_stl.render(triangles, size=size, closed=closed), metadata)
+        # The watertight check and the drawing in one pass over the triangles.
+        metadata, png = previews_stl.preview(triangles, encoding=encoding, size=size)
     except previews_stl.MeshError as exc:
-        return unavailable(metadata, str(exc))
+        return unavailable(exc.metadata or {}, str(exc))
     except Exception as exc:  # noqa: BLE001 - logged by failed(); the metadata is kept
+        try:
+            metadata = previews_stl.mesh_metadata(triangles, encoding=encoding)
+        except Exception:  # noqa: BLE001 - the drawing's error is the one logged
+            metadata = {}
         return failed(metadata, kind, exc)
+    return ready(png, metadata)

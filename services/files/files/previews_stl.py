@@ -10,10 +10,12 @@ triangles of a few pixels, nearly all of them in a dense scan, are splatted
 as evenly spread points, larger ones filled exactly with edge functions over
 their bounding boxes. Meshes of up to SUPERSAMPLE_UP_TO triangles are drawn
 at twice the size, then reduced for anti-aliasing; denser ones, whose
-triangles are smaller than a pixel anyway, at the asked size. Both the
-check and the drawing go over the triangles in blocks of CHUNK, so numpy's
-temporaries stay in the CPU cache: memory, not arithmetic, is what a
-million triangles cost.
+triangles are smaller than a pixel anyway, at the asked size, and saved
+as a 256-colour PNG. Both the check and the drawing go over the triangles
+in blocks of CHUNK, so numpy's temporaries stay in the CPU cache: memory,
+not arithmetic, is what a million triangles cost. ``preview`` (what the
+service runs) does both in the same pass over a binary file's records,
+mapped rather than read, each block copied once while it is in the cache.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ CHUNK = 16_384
 # most SPACING apart; larger ones are filled exactly.
 SPACING = 1.0
 LATTICE = 6
+# ... except a triangle at most DENSE_EXTENT pixels wide and tall and of at most DENSE_AREA square
+# pixels, splatted as one point (at 512 px, the faces of a million-triangle model).
+DENSE_EXTENT = 1.25
+DENSE_AREA = 0.4
 # z-buffer keys (uint32): the quantised distance from the viewer, then a shade code.
 CODE_BITS = 10
 DEPTH_LEVELS = (1 << (32 - CODE_BITS)) - 1
@@ -57,17 +63,26 @@ PNG_LEVEL = 1  # zlib level: 6 costs three times as long for a PNG a fifth small
 class MeshError(ValueError):
     """The file holds no drawable mesh."""
 
+    metadata: dict[str, Any] | None = None  # what could be read of it, when anything
 
-def read_triangles(path: Path) -> tuple[np.ndarray, str]:
-    """The file's triangles as float32 (n, 3, 3), and "binary" or "ascii"."""
+
+def read_triangles(path: Path, *, contiguous: bool = True) -> tuple[np.ndarray, str]:
+    """The file's triangles as float32 (n, 3, 3), and "binary" or "ascii". ``contiguous=False``:
+    a binary file's are a read-only view of its records mapped from the file, strided
+    (preview() copies them block by block while they are in the CPU cache, rather than all
+    of them at once)."""
     size = path.stat().st_size
     with path.open("rb") as stream:
         head = stream.read(84)
     if len(head) == 84:
         count = int.from_bytes(head[80:84], "little")
         if size == 84 + 50 * count:
-            raw = np.fromfile(path, dtype=_BINARY_TRIANGLE, count=count, offset=84)
-            return np.ascontiguousarray(raw["corners"]), "binary"
+            if contiguous or not count:
+                raw = np.fromfile(path, dtype=_BINARY_TRIANGLE, count=count, offset=84)
+                return np.ascontiguousarray(raw["corners"]), "binary"
+            # Mapped, not read: the page cache's own pages, no copy of the file in memory.
+            records = np.memmap(path, dtype=_BINARY_TRIANGLE, mode="r", offset=84, shape=(count,))
+            return records["corners"], "binary"
     data = path.read_bytes()
     if not data.lstrip()[:5].lower() == b"solid":
         raise MeshError("not an STL file")
@@ -144,54 +159,77 @@ def closure(triangles: np.ndarray) -> tuple[bool, bool]:
     """
     if len(triangles) < 4:
         return False, False
-    mixed, turning, forwards = _edge_sums(triangles)
-    if mixed != 0:
-        return False, False
-    forward = np.concatenate(forwards)
-    if turning % 2**64 == 0 and 2 * len(forward) == 3 * len(triangles):
-        # Each edge runs forwards as often as backwards, and no edge has both ends equal.
-        once = _at_most(forward, 1)
-        return once, once
-    # Wound both ways somewhere: watertight still if every edge is there exactly twice.
-    keys = [key.copy() for *_, key in _edge_keys(_corner_hashes(triangles))]
-    return _at_most(np.concatenate(keys), 2), False
-
-
-def _edge_sums(triangles: np.ndarray) -> tuple[np.uint64, int, list[np.ndarray]]:
-    """For closure(), over some triangles: the XOR of the edge keys, the winding sum, and the
-    keys of the edges that run forwards."""
-    mixed = np.uint64(0)
-    turning = 0
-    forwards = []
-    scratch = _Scratch(min(CHUNK, len(triangles)))
+    sums = _EdgeSums(min(CHUNK, len(triangles)))
     for begin in range(0, len(triangles), CHUNK):
-        h = _corner_hashes(triangles[begin : begin + CHUNK], scratch)
-        below = scratch.below[: len(h)]
-        for start, end, key in _edge_keys(h, scratch):
-            mixed ^= np.bitwise_xor.reduce(key)
+        sums.add(triangles[begin : begin + CHUNK])
+    return sums.closure(triangles)
+
+
+class _EdgeSums:
+    """For closure(), added up block by block: the XOR of the edge keys, the winding sum, and
+    the keys of the edges that run forwards, already split by their top bits (see _at_most)
+    while each block's are in the CPU cache."""
+
+    def __init__(self, chunk: int):
+        self.mixed = np.uint64(0)
+        self.turning = 0
+        self.forwards = 0
+        self.parts: list[list[np.ndarray]] = [[] for _ in range(PARTS)]
+        self.scratch = _Scratch(chunk)
+
+    def add(self, triangles: np.ndarray) -> None:
+        h = _corner_hashes(triangles, self.scratch)
+        below = self.scratch.below[: len(h)]
+        forwards = []
+        for start, end, key in _edge_keys(h, self.scratch):
+            self.mixed ^= np.bitwise_xor.reduce(key)
             # flatnonzero and take: several times faster than a boolean index here.
             forward = key[np.flatnonzero(np.less(start, end, out=below))]
             forwards.append(forward)
             # Keys of edges run forwards, less those run backwards (or from a point to itself).
-            turning += 2 * int(forward.sum()) - int(key.sum())
-    return mixed, turning, forwards
+            self.turning += 2 * int(forward.sum()) - int(key.sum())
+        forward = np.concatenate(forwards)
+        self.forwards += len(forward)
+        for part, keys in zip(self.parts, _split(forward), strict=True):
+            part.append(keys)
+
+    def closure(self, triangles: np.ndarray) -> tuple[bool, bool]:
+        """closure() of all the triangles added, which are ``triangles``."""
+        if len(triangles) < 4 or self.mixed != 0:
+            return False, False
+        if self.turning % 2**64 == 0 and 2 * self.forwards == 3 * len(triangles):
+            # Each edge runs forwards as often as backwards, and no edge has both ends equal.
+            once = _at_most_in([np.concatenate(part) for part in self.parts], 1)
+            return once, once
+        # Wound both ways somewhere: watertight still if every edge is there exactly twice.
+        keys = [key.copy() for *_, key in _edge_keys(_corner_hashes(triangles))]
+        return _at_most(np.concatenate(keys), 2), False
+
+
+PARTS = 16  # _at_most splits the keys by their top 4 bits
+
+
+def _split(keys: np.ndarray) -> list[np.ndarray]:
+    """The keys split by their top 4 bits (PARTS)."""
+    top = (keys >> np.uint64(60)).astype(np.uint8)
+    ends = np.cumsum(np.bincount(top, minlength=PARTS))[:-1]
+    return np.split(keys[np.argsort(top, kind="stable")], ends)
 
 
 def _at_most(keys: np.ndarray, times: int) -> bool:
     """Whether no key appears more than ``times`` times (1, or 2 when every key appears an
-    even number of times).
+    even number of times)."""
+    return _at_most_in(_split(keys) if len(keys) > 65_536 else [keys], times)
 
-    The keys are split by their top 4 bits, so that each part's hash table
-    stays in the CPU cache. A bucket of a table holding at most ``times``
-    keys is fine, so only keys in crowded buckets are looked at again: by
-    other bits of the key, and the few left sorted.
+
+def _at_most_in(parts: list[np.ndarray], times: int) -> bool:
+    """_at_most() of keys split in parts that no key spans (by their top bits, so that each
+    part's hash table stays in the CPU cache).
+
+    A bucket of a table holding at most ``times`` keys is fine, so only
+    keys in crowded buckets are looked at again: by other bits of the key,
+    and the few left sorted.
     """
-    if len(keys) > 65_536:
-        top = (keys >> np.uint64(60)).astype(np.uint8)
-        ends = np.cumsum(np.bincount(top, minlength=16))[:-1]
-        parts = np.split(keys[np.argsort(top, kind="stable")], ends)
-    else:
-        parts = [keys]
     rest = np.sort(np.concatenate(_crowded(parts, times=times)))
     return not np.any(rest[times:] == rest[:-times])
 
@@ -223,33 +261,62 @@ def _finite(triangles: np.ndarray) -> np.ndarray:
 
 
 def _bounds(triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lowest and highest x, y, z: reduced over wide rows (numpy is slow over a 3-wide axis)."""
-    flat = triangles.reshape(-1)
-    width = 9 * 256
-    whole = len(flat) // width * width
-    parts = [flat[whole:].reshape(-1, 3)]
-    if whole:
-        blocks = flat[:whole].reshape(-1, width)
-        parts += [blocks.min(axis=0).reshape(-1, 3), blocks.max(axis=0).reshape(-1, 3)]
-    values = np.concatenate(parts)
-    return values.min(axis=0).astype(float), values.max(axis=0).astype(float)
+    """Lowest and highest x, y, z."""
+    bounds = _Bounds()
+    bounds.add(triangles)
+    return bounds.result()
+
+
+class _Bounds:
+    """Lowest and highest x, y, z, added up block by block: reduced over wide rows of 256
+    triangles (numpy is slow over a 3-wide axis), the rest kept aside."""
+
+    WIDTH = 9 * 256
+
+    def __init__(self) -> None:
+        self.low = np.full(self.WIDTH, np.inf, dtype=np.float32)
+        self.high = np.full(self.WIDTH, -np.inf, dtype=np.float32)
+        self.spare = np.empty(self.WIDTH, dtype=np.float32)
+        self.rest: list[np.ndarray] = []
+
+    def add(self, triangles: np.ndarray) -> None:
+        flat = triangles.reshape(-1)
+        whole = len(flat) // self.WIDTH * self.WIDTH
+        if whole:
+            blocks = flat[:whole].reshape(-1, self.WIDTH)
+            np.minimum(self.low, np.minimum.reduce(blocks, axis=0, out=self.spare), out=self.low)
+            np.maximum(self.high, np.maximum.reduce(blocks, axis=0, out=self.spare), out=self.high)
+        if whole < len(flat):
+            self.rest.append(flat[whole:].reshape(-1, 3))
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        values = np.concatenate([self.low.reshape(-1, 3), self.high.reshape(-1, 3), *self.rest])
+        values = values[np.isfinite(values).all(axis=1)]  # the unused rows' infinities
+        return values.min(axis=0).astype(float), values.max(axis=0).astype(float)
 
 
 def mesh_metadata(triangles: np.ndarray, *, encoding: str) -> dict[str, Any]:
     """Triangle count, bounding box (file units, normally mm) and watertight flag."""
     finite = _finite(triangles)
-    metadata: dict[str, Any] = {"format": "stl", "encoding": encoding, "triangles": len(triangles)}
+    bounds = _bounds(finite) if len(finite) else None
+    watertight, wound = closure(triangles) if len(finite) == len(triangles) else (False, False)
+    return _metadata(len(triangles), encoding, bounds, watertight, wound)
+
+
+def _metadata(
+    count: int, encoding: str, bounds: tuple[np.ndarray, np.ndarray] | None, watertight, wound
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"format": "stl", "encoding": encoding, "triangles": count}
     metadata["bounds"] = metadata["size"] = None
-    if len(finite):
-        low, high = _bounds(finite)
+    if bounds is not None:
+        low, high = bounds
         metadata["bounds"] = {
             "min": [round(float(v), 4) for v in low],
             "max": [round(float(v), 4) for v in high],
         }
         metadata["size"] = [round(float(v), 4) for v in high - low]
-    watertight, wound = closure(triangles) if len(finite) == len(triangles) else (False, False)
-    metadata["watertight"] = watertight
-    metadata["winding_consistent"] = wound if watertight else None
+    metadata["watertight"] = bool(watertight)
+    metadata["winding_consistent"] = bool(wound) if watertight else None
     return metadata
 
 
@@ -373,6 +440,75 @@ def render(triangles: np.ndarray, *, size: int, closed: bool = False) -> bytes:
     return _shade(zbuffer(triangles, side, closed=closed), side=side, supersample=supersample)
 
 
+def preview(triangles: np.ndarray, *, encoding: str, size: int) -> tuple[dict[str, Any], bytes]:
+    """mesh_metadata() and render() in one pass over the triangles: the same metadata and
+    picture, but each block of triangles, once in the CPU cache, is both checked and drawn.
+
+    The drawing cannot wait for the watertight check, so it assumes a
+    closed mesh (the common case of a scan's solid model) and leaves out the
+    faces turned away, noting them; an open mesh gets them drawn afterwards.
+    A picture framed from a sample that missed a corner, or a closed mesh
+    found inside out, is drawn again. Raises MeshError (its ``metadata`` set)
+    when there is nothing to draw.
+    """
+    if len(triangles) < 4:  # not a solid
+        return _two_passes(triangles, encoding=encoding, size=size)
+    supersample = SUPERSAMPLE if len(triangles) <= SUPERSAMPLE_UP_TO else 1
+    side = size * supersample
+    sample = triangles[:: max(1, len(triangles) // 2_000)]
+    if not np.isfinite(sample).all():  # not a solid (the blocks below are checked too)
+        return _two_passes(triangles, encoding=encoding, size=size)
+    rotation = _rotation(sample)
+    low, high = _provisional(triangles, rotation)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        return _two_passes(triangles, encoding=encoding, size=size)
+    canvas = _Canvas(_View(rotation, low, high, side))
+    bounds, hidden = _Bounds(), []
+    buffer = np.empty((min(CHUNK, len(triangles)), 3, 3), dtype=np.float32)
+    sums = _EdgeSums(min(CHUNK, len(triangles)))
+    for start in range(0, len(triangles), CHUNK):
+        block = _block(triangles, start, buffer)
+        if len(_finite(block)) < len(block):  # NaN or infinite coordinates: not a solid
+            return _two_passes(triangles, encoding=encoding, size=size)
+        sums.add(block)
+        bounds.add(block)
+        hidden.append(canvas.draw(block, closed=True, flip=False) + start)
+    watertight, wound = sums.closure(triangles)
+    metadata = _metadata(len(triangles), encoding, bounds.result(), watertight, wound)
+    closed = watertight and wound
+    if (canvas.beyond and len(triangles) > 20_000) or (closed and canvas.inside_out):
+        zbuf = zbuffer(triangles, side, closed=closed)  # rare: drawn again as render() does
+    else:
+        if not closed:  # an open mesh shows the faces turned away too
+            turned = np.concatenate(hidden)
+            for start in range(0, len(turned), CHUNK):
+                block = np.take(triangles, turned[start : start + CHUNK], axis=0)
+                canvas.draw(block, closed=False, flip=False)
+        zbuf = canvas.finish()
+    return metadata, _shade(zbuf, side=side, supersample=supersample)
+
+
+def _block(triangles: np.ndarray, start: int, buffer: np.ndarray) -> np.ndarray:
+    """Triangles ``start`` to ``start + CHUNK``: contiguous, copied into ``buffer`` (while they
+    are in the CPU cache) from the corners of a file's records."""
+    block = triangles[start : start + CHUNK]
+    if block.flags.c_contiguous:
+        return block
+    np.copyto(buffer[: len(block)], block)
+    return buffer[: len(block)]
+
+
+def _two_passes(triangles: np.ndarray, *, encoding: str, size: int) -> tuple[dict, bytes]:
+    """preview() of a mesh that cannot be a solid (too few triangles, or some not finite)."""
+    triangles = np.ascontiguousarray(triangles)
+    metadata = mesh_metadata(triangles, encoding=encoding)
+    try:
+        return metadata, render(triangles, size=size, closed=False)
+    except MeshError as exc:
+        exc.metadata = metadata
+        raise
+
+
 class _View:
     """Model to screen: x and y in pixels (y down) and the distance from the viewer in pixels
     too, each an affine function of the model's coordinates; the three axes are a proper
@@ -418,9 +554,10 @@ def _bounds_along(triangles: np.ndarray, rotation: np.ndarray) -> tuple[np.ndarr
     """The lowest and highest coordinates of the corners along the rotation's rows."""
     lows, highs = [], []
     for start in range(0, len(triangles), CHUNK):
-        rotated = triangles[start : start + CHUNK].reshape(-1, 3) @ rotation.T
-        lows.append(rotated.min(axis=0))
-        highs.append(rotated.max(axis=0))
+        # One row per axis: numpy reduces along long rows far faster than over 3-wide ones.
+        rotated = rotation @ np.ascontiguousarray(triangles[start : start + CHUNK]).reshape(-1, 3).T
+        lows.append(rotated.min(axis=1))
+        highs.append(rotated.max(axis=1))
     return np.min(lows, axis=0).astype(float), np.max(highs, axis=0).astype(float)
 
 
@@ -438,53 +575,78 @@ def zbuffer(triangles: np.ndarray, side: int, *, closed: bool) -> np.ndarray:
     exact = len(triangles) <= 20_000
     flip = False
     while True:
-        zbuf, beyond, volume = _draw(triangles, _View(rotation, low, high, side), closed, flip)
-        if beyond and not exact:
+        canvas = _Canvas(_View(rotation, low, high, side))
+        for start in range(0, len(triangles), CHUNK):
+            canvas.draw(triangles[start : start + CHUNK], closed=closed, flip=flip)
+        if canvas.beyond and not exact:
             low, high = _bounds_along(triangles, rotation)
             exact = True
             continue
-        # Six times the enclosed volume of a closed mesh (divergence theorem), up to a
-        # positive factor: negative when its normals point in.
-        if closed and (volume < 0) != flip:
+        if closed and canvas.inside_out != flip:
             flip = not flip
             continue
-        return zbuf
+        return canvas.finish()
 
 
-def _draw(
-    triangles: np.ndarray, view: _View, closed: bool, flip: bool
-) -> tuple[np.ndarray, bool, float]:
-    """Every triangle drawn into a new z-buffer; whether a corner fell beyond the picture or
-    the depth range (clamped to them); the mesh's signed volume times an unknown positive
-    factor. ``flip``: the normals point in."""
-    side = view.side
-    zbuf = np.full(side * side, _EMPTY, dtype=np.uint32)
-    beyond, volume = False, 0.0
-    big: list[tuple[np.ndarray, ...]] = []
-    for start in range(0, len(triangles), CHUNK):
-        block = triangles[start : start + CHUNK]
+class _Canvas:
+    """A z-buffer being drawn block by block; whether a corner fell beyond the picture or the
+    depth range (clamped to them); the mesh's signed volume times an unknown positive factor."""
+
+    def __init__(self, view: _View):
+        self.view = view
+        self.zbuf = np.full(view.side * view.side, _EMPTY, dtype=np.uint32)
+        self.beyond = False
+        self.volume = 0.0
+        self.big: list[tuple[np.ndarray, ...]] = []
+
+    @property
+    def inside_out(self) -> bool:
+        """Six times the enclosed volume of a closed mesh (divergence theorem), up to a
+        positive factor, is negative: its normals point in."""
+        return self.volume < 0
+
+    def draw(self, block: np.ndarray, *, closed: bool, flip: bool) -> np.ndarray:
+        """Draws some triangles (``flip``: the normals point in; ``closed``: faces turned away
+        are left out). The indices in ``block`` of the faces of some area left out as turned
+        away, which an open mesh would show."""
+        view, zbuf = self.view, self.zbuf
+        side = view.side
         x, y, d = view.project(block)
         edge = np.nextafter(np.float32(side), np.float32(0))  # the last x or y in the picture
         limits = ((x, edge), (y, edge), (d, np.float32(view.depth)))
         if any(value.min() < 0 or value.max() > top for value, top in limits):
-            beyond = True
+            self.beyond = True
             for value, top in limits:
                 np.clip(value, 0, top, out=value)
+        hidden = np.empty(0, dtype=np.intp)
+        # Twice the area on the screen, signed: negative for a face turned towards the viewer
+        # (its normal's component away from the viewer); and three times the centroid's distance.
+        nd = (x[:, 1] - x[:, 0]) * (y[:, 2] - y[:, 0]) - (y[:, 1] - y[:, 0]) * (x[:, 2] - x[:, 0])
+        distance = d[:, 0] + d[:, 1]
+        distance += d[:, 2]
+        self.volume += float(np.dot(nd, distance))
+        if closed:  # the far side is hidden by the near one: only faces turned towards are drawn
+            towards = np.greater(nd, 0) if flip else np.less(nd, 0)
+            hidden = np.flatnonzero(~towards)
+            chosen = np.flatnonzero(towards)
+            # take along axis 0: several times faster than x[chosen] for these (n, 3) arrays.
+            x, y, d = (np.take(value, chosen, axis=0) for value in (x, y, d))
+            distance = distance[chosen]
         e1x, e1y, e1d = x[:, 1] - x[:, 0], y[:, 1] - y[:, 0], d[:, 1] - d[:, 0]
         e2x, e2y, e2d = x[:, 2] - x[:, 0], y[:, 2] - y[:, 0], d[:, 2] - d[:, 0]
-        nd = e1x * e2y - e1y * e2x  # the normal's component away from the viewer
+        nd = e1x * e2y - e1y * e2x
         length = np.sqrt((e1y * e2d - e1d * e2y) ** 2 + (e1d * e2x - e1x * e2d) ** 2 + nd * nd)
         with np.errstate(invalid="ignore", divide="ignore"):
             facing = nd / (length if flip else -length)  # cosine towards the viewer
-        distance = d[:, 0] + d[:, 1]
-        distance += d[:, 2]  # three times the centroid's
-        volume += float(np.dot(nd, distance))
         drawable = length > 0
-        if closed:  # the far side is hidden by the near one
-            drawable &= facing > 0
         extent = np.maximum(_span(e1x, e2x), _span(e1y, e2y))
+        # A face of a dense mesh, small in both extent and area, is one point: its neighbours'
+        # points are closer than a pixel all round.
+        dense = np.less_equal(extent, np.float32(DENSE_EXTENT))
+        dense &= np.less_equal(np.abs(nd), np.float32(2 * DENSE_AREA))
         extent *= np.float32(1 / SPACING)
         steps = np.clip(np.ceil(extent, out=extent), 1, LATTICE + 1).astype(np.int8)
+        np.putmask(steps, dense, np.int8(1))
         steps *= drawable  # 0: not drawn
 
         codes = np.abs(facing)
@@ -513,10 +675,16 @@ def _draw(
             _splat(zbuf, side, (x0, y0), (ax, ay), (bx, by), k, count)
         chosen = np.flatnonzero(steps == LATTICE + 1)
         if len(chosen):
-            big.append((x[chosen], y[chosen], d[chosen], codes[chosen]))
-    if big:
-        _fill_all(zbuf, side, *(np.concatenate(part) for part in zip(*big, strict=True)), view)
-    return zbuf, beyond, volume
+            self.big.append((x[chosen], y[chosen], d[chosen], codes[chosen]))
+        return hidden
+
+    def finish(self) -> np.ndarray:
+        """The z-buffer, with the large triangles filled in."""
+        if self.big:
+            parts = (np.concatenate(part) for part in zip(*self.big, strict=True))
+            _fill_all(self.zbuf, self.view.side, *parts, self.view)
+            self.big = []
+        return self.zbuf
 
 
 def _fill_all(zbuf: np.ndarray, side: int, x, y, d, codes, view: _View) -> None:
@@ -550,12 +718,34 @@ def _palette() -> np.ndarray:
 PALETTE = _palette()
 
 
+def _indexed() -> tuple[np.ndarray, bytes]:
+    """PALETTE in 256 colours: each side's 256 shades in 128 (front) and 127 (back) steps of
+    about one level of 255 in the picture, and the background last. Per key code, its
+    colour's index; and the palette as PNG wants it."""
+    index = np.full(1 << CODE_BITS, 255, dtype=np.uint8)
+    index[:256] = np.arange(256) * 128 // 256
+    index[256:512] = 128 + np.arange(256) * 127 // 256
+    colours = np.zeros((256, 3))
+    np.add.at(colours, index, PALETTE)
+    colours /= np.maximum(np.bincount(index, minlength=256), 1)[:, None]
+    colours[255] = PALETTE[-1]
+    return index, np.round(colours).astype(np.uint8).tobytes()
+
+
+INDEX, INDEXED_PALETTE = _indexed()
+
+
 def _shade(zbuf: np.ndarray, *, side: int, supersample: int) -> bytes:
-    """The z-buffer's codes through the palette, reduced to the asked size, as PNG."""
-    pixels = PALETTE[zbuf & np.uint32((1 << CODE_BITS) - 1)]
-    image = Image.fromarray(pixels.reshape(side, side, 3), "RGB")
+    """The z-buffer's codes through the palette, reduced to the asked size, as PNG: indexed
+    colour when it needs no reducing (a third of the pixels to compress, in a third of the
+    time)."""
+    codes = zbuf & np.uint32((1 << CODE_BITS) - 1)
     if supersample > 1:
+        image = Image.fromarray(PALETTE[codes].reshape(side, side, 3), "RGB")
         image = image.reduce(supersample)
+    else:
+        image = Image.fromarray(INDEX[codes].reshape(side, side), "P")
+        image.putpalette(INDEXED_PALETTE)
     out = io.BytesIO()
     image.save(out, "PNG", compress_level=PNG_LEVEL)
     return out.getvalue()

@@ -115,13 +115,19 @@ def test_sphere_is_shaded_brighter_where_it_faces_the_viewer(tmp_path):
     assert np.ptp(brightness[mask]) > 200
 
 
-def test_dense_torus_is_drawn_whole_with_its_hole_and_shading(tmp_path):
-    """About 260,000 triangles, most smaller than a pixel: drawn as points, it must not show
-    pinholes, and it is still a lit ring around an empty middle."""
-    mesh = trimesh.creation.torus(30, 8, major_sections=650, minor_sections=200)
+@pytest.mark.parametrize(
+    "sections",
+    [(650, 200), (1000, 500), (2500, 200)],
+    ids=["260k", "1M, each face one point", "1M slivers"],
+)
+def test_dense_torus_is_drawn_whole_with_its_hole_and_shading(tmp_path, sections):
+    """260,000 to 1,000,000 triangles, most smaller than a pixel: drawn as points (one each
+    for the smallest), it must not show pinholes, and it is still a lit ring around an empty
+    middle."""
+    mesh = trimesh.creation.torus(30, 8, major_sections=sections[0], minor_sections=sections[1])
     assert len(mesh.faces) > previews_stl.SUPERSAMPLE_UP_TO
     preview = preview_of(mesh, tmp_path / "dense.stl")
-    assert preview.metadata["triangles"] == 260_000
+    assert preview.metadata["triangles"] == 2 * sections[0] * sections[1]
     assert preview.metadata["watertight"] is True
     assert preview.metadata["bounds"]["max"] == pytest.approx([38.0, 38.0, 8.0], abs=1e-3)
     picture = pixels(preview)
@@ -195,3 +201,76 @@ def test_a_single_flat_triangle_is_drawn(tmp_path):
     assert preview.metadata["triangles"] == 1
     assert preview.metadata["watertight"] is False
     assert 0.1 < drawn(pixels(preview)).mean() < 0.5
+
+
+# ------------------------------------------------- the check and the drawing in one pass
+
+
+def _bowl(faces_in: bool) -> trimesh.Trimesh:
+    sphere = trimesh.creation.icosphere(subdivisions=4, radius=10)
+    faces = sphere.faces[sphere.triangles_center[:, 2] < 4]
+    return trimesh.Trimesh(sphere.vertices, faces[:, ::-1] if faces_in else faces, process=False)
+
+
+def _one_pass_meshes() -> dict[str, trimesh.Trimesh]:
+    sphere = trimesh.creation.icosphere(subdivisions=4, radius=10)
+    mixed = sphere.faces.copy()
+    mixed[::7] = mixed[::7, ::-1]
+    return {
+        "closed": trimesh.creation.torus(30, 8, major_sections=300, minor_sections=120),
+        "inside out": trimesh.Trimesh(sphere.vertices, sphere.faces[:, ::-1], process=False),
+        "wound both ways": trimesh.Trimesh(sphere.vertices, mixed, process=False),
+        "open bowl": _bowl(faces_in=False),
+        "open bowl, normals in": _bowl(faces_in=True),
+    }
+
+
+@pytest.mark.parametrize("name", list(_one_pass_meshes()))
+def test_one_pass_gives_the_metadata_and_the_picture_of_the_two(tmp_path, name):
+    """preview() checks and draws each block together, guessing the mesh closed while it
+    draws: it must give exactly what mesh_metadata() then render() give, from the file's
+    records as make_preview() reads them."""
+    path = tmp_path / "mesh.stl"
+    _one_pass_meshes()[name].export(path, file_type="stl")
+    records, encoding = previews_stl.read_triangles(path, contiguous=False)
+    assert not records.flags.c_contiguous  # a view of the 50-byte records
+    whole, _ = previews_stl.read_triangles(path)
+    assert np.array_equal(records, whole)
+    metadata = previews_stl.mesh_metadata(whole, encoding=encoding)
+    closed = bool(metadata["watertight"] and metadata["winding_consistent"])
+    png = previews_stl.render(whole, size=512, closed=closed)
+    assert previews_stl.preview(records, encoding=encoding, size=512) == (metadata, png)
+    assert make_preview(path, FileKind.stl) == Preview(PreviewState.ready, png, metadata, None)
+    assert metadata["watertight"] is (not name.startswith("open"))
+
+
+def test_a_broken_triangle_the_framing_sample_missed_still_gives_the_rest(tmp_path):
+    """A NaN corner far from the triangles sampled for the framing is found block by block:
+    not watertight, the bounds and the picture those of the other triangles."""
+    sphere = np.asarray(trimesh.creation.icosphere(subdivisions=6, radius=10).triangles)
+    where = 40_001  # of 81,920: the samples take every 40th and every 4th triangle
+    assert where % (len(sphere) // 2_000) and where % (len(sphere) // 20_000)
+    broken = sphere.copy()
+    broken[where, 1] = [np.nan, 0, 0]
+    whole = make_preview(write_binary(tmp_path / "whole.stl", sphere), FileKind.stl)
+    preview = make_preview(write_binary(tmp_path / "broken.stl", broken), FileKind.stl)
+    assert whole.metadata["watertight"] is True
+    assert preview.metadata["watertight"] is False
+    assert preview.metadata["triangles"] == len(sphere)
+    assert preview.metadata["bounds"] == whole.metadata["bounds"]
+    assert abs(drawn(pixels(preview)).mean() - drawn(pixels(whole)).mean()) < 0.01
+
+
+def test_a_dense_mesh_is_drawn_in_indexed_colour_within_a_level_of_the_full_palette():
+    """Meshes drawn at the asked size (no reduction) are saved as a 256-colour PNG: every
+    shade must stay within about one level of 255 of the RGB palette's."""
+    keys = np.arange(1 << previews_stl.CODE_BITS, dtype=np.uint32)
+    side = 32
+    zbuf = np.resize(keys, side * side)
+    image = Image.open(io.BytesIO(previews_stl._shade(zbuf, side=side, supersample=1)))
+    assert image.mode == "P"
+    shown = np.asarray(image.convert("RGB"), dtype=int).reshape(-1, 3)
+    wanted = previews_stl.PALETTE[zbuf & np.uint32((1 << previews_stl.CODE_BITS) - 1)]
+    assert np.abs(shown - wanted.astype(int)).max() <= 2
+    background = zbuf == previews_stl._EMPTY
+    assert (shown[background] == previews_stl.BACKGROUND).all()
