@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from cases import stages, views
 from cases.access import require_client, visible
 from cases.colours import rank_of
-from cases.directory import Directory
 from cases.exceptions import NotEditable
 from cases.idempotency import once
 from cases.models import Case, now
@@ -28,6 +27,7 @@ from shared.contracts.cases import (
     ShipEstimate,
 )
 from shared.contracts.identity import OfficeKind, OfficeProfile
+from shared.directory import Directory
 from shared.errors import PermissionDenied
 from shared.outbox import record_event
 from shared.teeth import Notation, UnknownTooth, to_fdi

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from cases import idempotency
 from cases.access import visible
-from cases.directory import Directory
 from cases.models import CaseNote, CaseNoteRead, now
 from cases.stages import CLOSED
 from shared.contracts import Caller
 from shared.contracts.cases import CaseNoteAdded, CaseNoteIn, CaseNoteOut
+from shared.directory import Directory
 from shared.errors import Conflict
 from shared.outbox import record_event
 

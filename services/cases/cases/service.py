@@ -27,7 +27,6 @@ from cases import (
 )
 from cases.access import caller_of, visible
 from cases.dependencies import CaseSettings
-from cases.directory import Directory, ProfileCacheProvider
 from cases.exceptions import CaseNotFound
 from cases.models import Case
 from cases.planning_service import PlanningRpc
@@ -43,6 +42,7 @@ from shared.contracts.cases import (
 from shared.contracts.events import EventEnvelope
 from shared.contracts.files import FileUploaded, OwnerType
 from shared.contracts.identity import OfficeKind
+from shared.directory import Directory, ProfileCacheProvider
 from shared.entrypoints import event_handler, rpc
 from shared.errors import PermissionDenied
 from shared.service import ServiceBase

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from cases import attachments, planning
 from cases.access import side_of
 from cases.colours import colour_of
-from cases.directory import Directory
 from cases.models import Case, CaseHistory
 from cases.shipdates import ship_estimate
 from cases.stages import allowed
@@ -26,6 +25,7 @@ from shared.contracts.cases import (
     ToothOut,
 )
 from shared.contracts.identity import OfficeProfile
+from shared.directory import Directory
 from shared.teeth import from_fdi
 
 # The stages in which the client may edit the case (README: "Client edits").

@@ -17,11 +17,11 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from referrals.directory import Directory
 from referrals.models import Procedure, Referral
 from shared.contracts import Caller
 from shared.contracts.identity import OfficeProfile
 from shared.contracts.referrals import ContactMethod, PatientIn, ReferralIn
+from shared.directory import Directory
 from shared.teeth import ALL_TEETH, Notation, UnknownTooth, to_fdi
 from shared.validation import FieldError, invalid
 

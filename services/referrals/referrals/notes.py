@@ -17,12 +17,12 @@ from sqlalchemy.sql import ColumnElement
 
 from referrals import idempotency
 from referrals.access import visible
-from referrals.directory import Directory
 from referrals.exceptions import StageConflict
 from referrals.models import Note, NoteRead, Referral, now
 from referrals.stages import CLOSED
 from shared.contracts import Caller
 from shared.contracts.referrals import NoteIn, NoteOut, ReferralNoteAdded, Stage
+from shared.directory import Directory
 from shared.outbox import record_event
 
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)

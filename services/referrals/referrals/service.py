@@ -27,10 +27,10 @@ from referrals import (
 from referrals.access import caller_of, visible
 from referrals.content import Context
 from referrals.dependencies import ReferralSettings
-from referrals.directory import Directory, NotationCacheProvider
 from shared.contracts.events import EventEnvelope
 from shared.contracts.files import FileUploaded, OwnerType
 from shared.contracts.referrals import ListQuery, NoteIn, ProcedureIn, ReferralIn, StageChange
+from shared.directory import Directory, ProfileCacheProvider
 from shared.entrypoints import event_handler, rpc
 from shared.service import ServiceBase
 from shared.validation import dump, parse
@@ -48,11 +48,11 @@ class ReferralsService(ServiceBase):
 
     settings = ReferralSettings()
     identity_rpc = RpcProxy("identity")
-    notation_cache = NotationCacheProvider()
+    profile_cache = ProfileCacheProvider()
 
     @property
     def directory(self) -> Directory:
-        return Directory(self.identity_rpc, self.notation_cache)
+        return Directory(self.identity_rpc, self.profile_cache)
 
     @property
     def ctx(self) -> Context:

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from referrals import attachments
 from referrals.access import visible
-from referrals.directory import Directory
 from referrals.models import Referral, StageEntry
 from referrals.notes import notes_of
 from referrals.stages import allowed
@@ -24,6 +23,7 @@ from shared.contracts.referrals import (
     TimelineEntry,
     ToothOut,
 )
+from shared.directory import Directory
 from shared.teeth import from_fdi
 
 

@@ -8,10 +8,11 @@ import pytest
 
 from referrals.content import _check_teeth, _Errors
 from referrals.dependencies import Settings
-from referrals.directory import NotationCache
 from referrals.models import Referral
 from referrals.references import ALPHABET
 from referrals.stages import allowed
+from shared.contracts.identity import OfficeProfile
+from shared.directory import ProfileCache
 from shared.teeth import Notation
 
 
@@ -48,15 +49,24 @@ def test_teeth_are_stored_once_each_in_chart_order_and_unknown_ones_named() -> N
     assert [e["field"] for e in errors] == ["teeth.0", "teeth.1"]
 
 
-def test_the_notation_cache_forgets_after_its_ttl() -> None:
-    office = uuid.uuid4()
-    assert NotationCache(ttl=30).get(office) is None
-    cache = NotationCache(ttl=30)
-    cache.put(office, Notation.FDI)
-    assert cache.get(office) == Notation.FDI
-    stale = NotationCache(ttl=-1)
-    stale.put(office, Notation.FDI)
-    assert stale.get(office) is None
+def test_the_profile_cache_forgets_after_its_ttl() -> None:
+    office = OfficeProfile(
+        id=uuid.uuid4(),
+        name="Lakeside Oral Surgery",
+        kind="specialist",
+        email="desk@lakeside.example",
+        phone="+14165550134",
+        time_zone="America/Toronto",
+        notation=Notation.FDI,
+        accepts_referrals=True,
+    )
+    assert ProfileCache(ttl=30).get(office.id) is None
+    cache = ProfileCache(ttl=30)
+    cache.put(office)
+    assert cache.get(office.id) == office
+    stale = ProfileCache(ttl=-1)
+    stale.put(office)
+    assert stale.get(office.id) is None
 
 
 def test_settings_refuse_an_unknown_paper_size() -> None:
