@@ -164,6 +164,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want_stamp" ]; then
   installed+=("python-packages")
 fi
 
+# --- the STL preview's compiled loops ----------------------------------------
+# numba compiles them once (~10 s) into its cache beside the source; afterwards
+# this only loads them (~1 s). Done here so no first preview waits for it.
+.venv/bin/python -m files.preview_worker --warm
+
 # --- migrations -------------------------------------------------------------
 .venv/bin/python -m shared.migrations
 

@@ -1,11 +1,17 @@
 """Previews, made right after an upload in separate processes (never on the service's hub).
 
-Each preview runs ``files.preview_worker`` as a child process through
-eventlet's green subprocess, at most ``PREVIEW_WORKERS`` at a time: a 50 MB
-CBCT or a million-triangle mesh costs CPU in its own process while the
-service keeps answering and heartbeating. The stored object is first copied
-to the spool folder (the store may be S3), the PNG stored under a new key,
-and ``file_preview_ready`` recorded with the row's new state.
+Each preview runs in a ``files.preview_worker --serve`` child process,
+talked to over its pipes through eventlet's green subprocess, at most
+``PREVIEW_WORKERS`` at a time: a 50 MB CBCT or a million-triangle mesh
+costs CPU in its own process while the service keeps answering and
+heartbeating. Workers live on from job to job (PreviewPool): starting one
+costs about a second (the decoders' imports, the mesh kernels), which a
+preview should not wait for each time. A worker that crashes or hangs
+costs that preview only: it is killed, and the next job gets a new one.
+
+The stored object is first copied to the spool folder (the store may be
+S3), the PNG stored under a new key, and ``file_preview_ready`` recorded
+with the row's new state.
 """
 
 from __future__ import annotations
@@ -37,44 +43,126 @@ from shared.outbox import CONTEXT_KEY, PRODUCER_KEY, record_event
 log = logging.getLogger(__name__)
 
 PREVIEW_TIMEOUT_SECONDS = 300
+#: Jobs a worker takes before it is replaced (whatever a decoder keeps is given back).
+JOBS_PER_WORKER = 200
 
 
 class PreviewStopped(Exception):
     """The preview's process was stopped (the service is stopping): the file stays pending."""
 
 
-def run_worker(
-    source: Path, kind: str, png: Path, *, children: set[Any] | None = None
-) -> dict[str, Any]:
-    """Run one preview in a child process; its answer, or ``unavailable`` with why not."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    child = subprocess.Popen(
-        [sys.executable, "-m", "files.preview_worker", str(source), kind, str(png)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    if children is not None:
-        children.add(child)
-    try:
-        with eventlet.Timeout(PREVIEW_TIMEOUT_SECONDS):
-            out, err = child.communicate()
-    except eventlet.Timeout:
-        child.kill()
-        child.wait()
-        return {"state": "unavailable", "reason": "the preview took too long", "metadata": {}}
-    finally:
-        if children is not None:
-            children.discard(child)
-    if child.returncode < 0:
-        raise PreviewStopped()
-    if child.returncode != 0:
-        log.warning(
-            "preview worker failed", extra={"stderr_tail": err.decode(errors="replace")[-500:]}
+class PreviewWorker:
+    """One long-lived ``files.preview_worker --serve`` process: a job at a time, as JSON
+    lines over its pipes. Its stderr (JSON log lines) is the service's."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "files.preview_worker", "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
         )
-        return {"state": "unavailable", "reason": "no preview could be drawn", "metadata": {}}
-    answer: dict[str, Any] = json.loads(out or b"{}")
-    return answer
+        self.jobs = 0
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def ask(self, job: dict[str, str], *, timeout: float) -> dict[str, Any] | None:
+        """The worker's answer to ``job``; None when it died on it. Raises eventlet.Timeout
+        when it takes longer than ``timeout`` seconds."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.jobs += 1
+        with eventlet.Timeout(timeout):
+            try:
+                self.process.stdin.write(json.dumps(job).encode() + b"\n")
+                self.process.stdin.flush()
+            except OSError:  # it had died: a broken pipe
+                return None
+            line = self.process.stdout.readline()
+        if not line:
+            return None
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def close(self) -> None:
+        """Let it finish: the end of its input stops it."""
+        with contextlib.suppress(OSError):
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        with contextlib.suppress(OSError):
+            self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError):
+                if pipe is not None:
+                    pipe.close()
+
+
+class PreviewPool:
+    """Warm preview workers, reused from job to job (each starts in about a second: the
+    decoders' imports and the mesh kernels); at most as many as jobs run at once."""
+
+    def __init__(self, *, jobs_per_worker: int = JOBS_PER_WORKER) -> None:
+        self.jobs_per_worker = jobs_per_worker
+        self.idle: list[PreviewWorker] = []
+        self.busy: set[PreviewWorker] = set()
+        self.stopping = False
+
+    def start_one(self) -> None:
+        """A worker warming up before the first job needs it."""
+        if not self.idle and not self.stopping:
+            self.idle.append(PreviewWorker())
+
+    def run(self, source: Path, kind: str, png: Path) -> dict[str, Any]:
+        """One preview in a worker; its answer, or ``unavailable`` with why not."""
+        worker = self._take()
+        self.busy.add(worker)
+        try:
+            answer = worker.ask(
+                {"source": str(source), "kind": kind, "png": str(png)},
+                timeout=PREVIEW_TIMEOUT_SECONDS,
+            )
+        except eventlet.Timeout:
+            worker.kill()
+            return {"state": "unavailable", "reason": "the preview took too long", "metadata": {}}
+        finally:
+            self.busy.discard(worker)
+        if answer is None:
+            worker.kill()
+            if self.stopping:
+                raise PreviewStopped()
+            log.warning(
+                "preview worker stopped during a preview",
+                extra={"returncode": worker.process.returncode},
+            )
+            return {"state": "unavailable", "reason": "no preview could be drawn", "metadata": {}}
+        if self.stopping or worker.jobs >= self.jobs_per_worker:
+            worker.close()
+        else:
+            self.idle.append(worker)
+        return answer
+
+    def _take(self) -> PreviewWorker:
+        if self.stopping:
+            raise PreviewStopped()
+        while self.idle:
+            worker = self.idle.pop()
+            if worker.alive:
+                return worker
+            worker.kill()  # died while idle: reaped
+        return PreviewWorker()
+
+    def stop(self) -> None:
+        """Stops every worker; a preview being drawn is lost (its file stays pending)."""
+        self.stopping = True
+        for worker in [*self.idle, *self.busy]:
+            worker.kill()
+        self.idle.clear()
 
 
 def _copy_out(storage: Storage, key: str, spool_dir: str) -> Path:
@@ -92,7 +180,7 @@ def make_and_store(
     settings: Settings,
     *,
     file_id: UUID,
-    children: set[Any] | None = None,
+    pool: PreviewPool,
 ) -> None:
     """Draw the file's preview, store it, and record the new state with its event."""
     found = session.get(File, file_id)
@@ -101,7 +189,7 @@ def make_and_store(
     source = _copy_out(storage, found.storage_key, settings.spool_dir)
     png = source.with_name(source.name + ".png")
     try:
-        answer = run_worker(source, found.kind, png, children=children)
+        answer = pool.run(source, found.kind, png)
         state = PreviewState(answer.get("state") or "unavailable")
         metadata = {**(found.metadata_ or {}), **(answer.get("metadata") or {})}
         if state == PreviewState.ready and png.exists():
@@ -156,14 +244,15 @@ class PreviewJobs(DependencyProvider):
     def setup(self) -> None:
         self.settings = Settings.from_config(self.container.config)
         self.slots = Semaphore(self.settings.preview_workers)
-        self.children: set[Any] = set()
+        self.pool = PreviewPool()
+
+    def start(self) -> None:
+        self.pool.start_one()  # warm before the first upload needs it
 
     def stop(self) -> None:
         # A preview still drawing when the service stops is lost with its process; the
         # file stays "pending" (a later version may retry pending previews at start).
-        for child in list(self.children):
-            with contextlib.suppress(OSError):
-                child.kill()
+        self.pool.stop()
 
     def kill(self) -> None:
         self.stop()
@@ -188,9 +277,7 @@ class PreviewJobs(DependencyProvider):
                 expire_on_commit=False,
             )
             try:
-                make_and_store(
-                    session, storage, self.settings, file_id=file_id, children=self.children
-                )
+                make_and_store(session, storage, self.settings, file_id=file_id, pool=self.pool)
             except PreviewStopped:
                 session.rollback()
             except Exception:

@@ -1,37 +1,38 @@
-"""STL previews: parse with numpy, check watertightness, draw a shaded view without a display.
+"""STL previews: read the triangles, check watertightness, draw a shaded view without a display.
 
 trimesh's own renderer needs an OpenGL context, which a service worker does
 not have, and its ``is_watertight`` needs a processed mesh (vertices merged
 by a sort of every vertex), which for a 1,000,000-triangle scan costs more
-than the whole preview may. So this module reads the triangles itself with
-numpy, checks edges by hashing their end points (see ``closure``), and
-rasterises with a vectorised z-buffer of 32-bit keys (distance, then shade):
-triangles of a few pixels, nearly all of them in a dense scan, are splatted
-as evenly spread points, larger ones filled exactly with edge functions over
-their bounding boxes. Meshes of up to SUPERSAMPLE_UP_TO triangles are drawn
-at twice the size, then reduced for anti-aliasing; denser ones, whose
-triangles are smaller than a pixel anyway, at the asked size, and saved
-as a 256-colour PNG. Both the check and the drawing go over the triangles
-in blocks of CHUNK, so numpy's temporaries stay in the CPU cache: memory,
-not arithmetic, is what a million triangles cost. ``preview`` (what the
-service runs) does both in the same pass over a binary file's records,
-mapped rather than read, each block copied once while it is in the cache.
+than the whole preview may. So this module reads the triangles itself (a
+binary file's records mapped where they lie, not copied), checks edges by
+hashing their end points (see ``closure``), and rasterises into a z-buffer
+of 32-bit keys (distance, then shade): triangles of a few pixels, nearly all
+of them in a dense scan, are splatted as evenly spread points, larger ones
+filled exactly with edge functions over their bounding boxes. Meshes of up
+to SUPERSAMPLE_UP_TO triangles are drawn at twice the size, then reduced for
+anti-aliasing; denser ones, whose triangles are smaller than a pixel anyway,
+at the asked size, and saved as a 256-colour PNG. The loops over every
+triangle (hashing, bounds, projection, splatting) are compiled by numba in
+stl_kernels.py; what is decided once per mesh stays here in numpy.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import math
+import mmap
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-_NEGATIVE_ZERO = np.uint32(0x80000000)  # the bits of -0.0
+from files import stl_kernels
+
 _BINARY_TRIANGLE = np.dtype([("normal", "<f4", (3,)), ("corners", "<f4", (3, 3)), ("attr", "<u2")])
+_MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 _ASCII_VERTEX = re.compile(rb"vertex\s+([^\r\n]+)")
 
 BACKGROUND = np.array([242, 244, 247], dtype=np.float32)
@@ -69,8 +70,7 @@ class MeshError(ValueError):
 def read_triangles(path: Path, *, contiguous: bool = True) -> tuple[np.ndarray, str]:
     """The file's triangles as float32 (n, 3, 3), and "binary" or "ascii". ``contiguous=False``:
     a binary file's are a read-only view of its records mapped from the file, strided
-    (preview() copies them block by block while they are in the CPU cache, rather than all
-    of them at once)."""
+    (preview()'s compiled loops read them where they lie: no copy of the file)."""
     size = path.stat().st_size
     with path.open("rb") as stream:
         head = stream.read(84)
@@ -80,8 +80,11 @@ def read_triangles(path: Path, *, contiguous: bool = True) -> tuple[np.ndarray, 
             if contiguous or not count:
                 raw = np.fromfile(path, dtype=_BINARY_TRIANGLE, count=count, offset=84)
                 return np.ascontiguousarray(raw["corners"]), "binary"
-            # Mapped, not read: the page cache's own pages, no copy of the file in memory.
-            records = np.memmap(path, dtype=_BINARY_TRIANGLE, mode="r", offset=84, shape=(count,))
+            # Mapped, not read: the page cache's own pages, no copy of the file in memory,
+            # mapped all at once (MAP_POPULATE) rather than a page fault at a time.
+            with path.open("rb") as stream:
+                mapped = mmap.mmap(stream.fileno(), 0, flags=_MAP_FLAGS, prot=mmap.PROT_READ)
+            records = np.frombuffer(mapped, dtype=_BINARY_TRIANGLE, count=count, offset=84)
             return records["corners"], "binary"
     data = path.read_bytes()
     if not data.lstrip()[:5].lower() == b"solid":
@@ -93,51 +96,26 @@ def read_triangles(path: Path, *, contiguous: bool = True) -> tuple[np.ndarray, 
     return coords.reshape(-1, 3, 3), "ascii"
 
 
-class _Scratch:
-    """Arrays reused from block to block: fresh ones of this size cost page faults."""
-
-    def __init__(self, triangles: int):
-        self.hashes = np.empty(3 * triangles, dtype=np.uint64)
-        self.spare = np.empty(3 * triangles, dtype=np.uint64)
-        self.keys = np.empty((3, triangles), dtype=np.uint64)
-        self.below = np.empty(triangles, dtype=bool)
+_kept = threading.local()
+KEEP_BYTES = 64 << 20  # scratch arrays up to this size stay for the next preview
 
 
-def _corner_hashes(triangles: np.ndarray, scratch: _Scratch | None = None) -> np.ndarray:
-    """A 64-bit hash per corner (n, 3) of its exact coordinates: equal points, equal hashes."""
-    flat = np.ascontiguousarray(triangles, dtype=np.float32).reshape(-1, 3)
-    if np.any(flat.view(np.uint32) == _NEGATIVE_ZERO):
-        flat = flat + np.float32(0.0)  # -0.0 becomes 0.0: the same point
-    scratch = scratch or _Scratch(len(flat) // 3)
-    h, spare = scratch.hashes[: len(flat)], scratch.spare[: len(flat)]
-    # x and y as one (unaligned) 64-bit word, then z.
-    xy = np.ndarray((len(flat),), dtype=np.uint64, buffer=flat, strides=(12,))
-    np.multiply(xy, np.uint64(0x9E3779B97F4A7C15), out=h)
-    np.multiply(flat[:, 2].view(np.uint32), np.uint64(0xC2B2AE3D27D4EB4F), out=spare)
-    h ^= spare
-    # A finaliser (MurmurHash3's): sums of two hashes must not keep the coordinates' symmetries.
-    h ^= np.right_shift(h, np.uint64(33), out=spare)
-    h *= np.uint64(0xFF51AFD7ED558CCD)
-    h ^= np.right_shift(h, np.uint64(29), out=spare)
-    return h.reshape(-1, 3)
+def _reusable(name: str, length: int, dtype: type) -> np.ndarray:
+    """A scratch array of at least ``length`` items, kept from one preview to the next (in the
+    preview worker, which lives on): fresh ones of a million triangles' size cost page faults
+    that take longer than the work done in them."""
+    kept: dict[str, np.ndarray] = _kept.__dict__.setdefault("arrays", {})
+    array = kept.get(name)
+    if array is None or len(array) < length or array.dtype != dtype:
+        array = np.empty(length, dtype=dtype)
+        if array.nbytes <= KEEP_BYTES:
+            kept[name] = array
+    return array[:length]
 
 
-_EDGES = ((0, 1), (1, 2), (2, 0))
-
-
-def _edge_keys(h: np.ndarray, scratch: _Scratch | None = None) -> list[tuple[np.ndarray, ...]]:
-    """Per edge of every triangle: the hashes of its start and end, and its key, the same
-    whichever way round it runs."""
-    scratch = scratch or _Scratch(len(h))
-    spare = scratch.spare[: len(h)]
-    edges = []
-    for row, (i, j) in zip(scratch.keys, _EDGES, strict=True):
-        start, end, key = h[:, i], h[:, j], row[: len(h)]
-        np.add(start, end, out=key)
-        key *= np.uint64(0xC4CEB9FE1A85EC53)
-        key ^= np.right_shift(key, np.uint64(32), out=spare)
-        edges.append((start, end, key))
-    return edges
+def _bits(triangles: np.ndarray) -> np.ndarray:
+    """The coordinates' bits (uint32, (n, 3, 3)): equal points, equal bits (but for -0.0)."""
+    return np.ascontiguousarray(triangles, dtype=np.float32).view(np.uint32)
 
 
 def closure(triangles: np.ndarray) -> tuple[bool, bool]:
@@ -154,102 +132,53 @@ def closure(triangles: np.ndarray) -> tuple[bool, bool]:
     less those of edges run backwards is zero (mod 2**64) when every edge is
     run as often one way as the other. Then a closed, consistently wound
     mesh is watertight exactly when no key appears twice among the edges
-    run forwards; that is checked by counting them in hash buckets and
-    sorting the few left in crowded ones.
+    run forwards (stl_kernels.any_twice).
     """
     if len(triangles) < 4:
         return False, False
-    sums = _EdgeSums(min(CHUNK, len(triangles)))
+    sums = _EdgeSums(len(triangles))
     for begin in range(0, len(triangles), CHUNK):
         sums.add(triangles[begin : begin + CHUNK])
     return sums.closure(triangles)
 
 
 class _EdgeSums:
-    """For closure(), added up block by block: the XOR of the edge keys, the winding sum, and
-    the keys of the edges that run forwards, already split by their top bits (see _at_most)
-    while each block's are in the CPU cache."""
+    """For closure(), added up block by block (stl_kernels.scan): the XOR of the edge keys,
+    the winding sum, and the keys of the edges that run forwards."""
 
-    def __init__(self, chunk: int):
-        self.mixed = np.uint64(0)
+    def __init__(self, triangles: int):
+        self.mixed = 0
         self.turning = 0
-        self.forwards = 0
-        self.parts: list[list[np.ndarray]] = [[] for _ in range(PARTS)]
-        self.scratch = _Scratch(chunk)
+        self.forward = _reusable("forward", 3 * triangles, np.uint64)
+        self.filled = 0
 
     def add(self, triangles: np.ndarray) -> None:
-        h = _corner_hashes(triangles, self.scratch)
-        below = self.scratch.below[: len(h)]
-        forwards = []
-        for start, end, key in _edge_keys(h, self.scratch):
-            self.mixed ^= np.bitwise_xor.reduce(key)
-            # flatnonzero and take: several times faster than a boolean index here.
-            forward = key[np.flatnonzero(np.less(start, end, out=below))]
-            forwards.append(forward)
-            # Keys of edges run forwards, less those run backwards (or from a point to itself).
-            self.turning += 2 * int(forward.sum()) - int(key.sum())
-        forward = np.concatenate(forwards)
-        self.forwards += len(forward)
-        for part, keys in zip(self.parts, _split(forward), strict=True):
-            part.append(keys)
+        if self.filled + 3 * len(triangles) > len(self.forward):  # the kernel writes unchecked
+            raise ValueError("more triangles than _EdgeSums was made for")
+        triangles = np.ascontiguousarray(triangles, dtype=np.float32)
+        bounds = np.full(3, np.inf, np.float32), np.full(3, -np.inf, np.float32)
+        _, mixed, turning, self.filled = stl_kernels.scan(
+            triangles, triangles.view(np.uint32), self.forward, self.filled, *bounds
+        )
+        self.mixed ^= int(mixed)
+        self.turning = (self.turning + int(turning)) % 2**64
 
     def closure(self, triangles: np.ndarray) -> tuple[bool, bool]:
         """closure() of all the triangles added, which are ``triangles``."""
         if len(triangles) < 4 or self.mixed != 0:
             return False, False
-        if self.turning % 2**64 == 0 and 2 * self.forwards == 3 * len(triangles):
+        if self.turning == 0 and 2 * self.filled == 3 * len(triangles):
             # Each edge runs forwards as often as backwards, and no edge has both ends equal.
-            once = _at_most_in([np.concatenate(part) for part in self.parts], 1)
+            forward = self.forward[: self.filled]
+            spare = _reusable("spare", self.filled, np.uint64)
+            once = not stl_kernels.any_twice(forward, spare)
             return once, once
-        # Wound both ways somewhere: watertight still if every edge is there exactly twice.
-        keys = [key.copy() for *_, key in _edge_keys(_corner_hashes(triangles))]
-        return _at_most(np.concatenate(keys), 2), False
-
-
-PARTS = 16  # _at_most splits the keys by their top 4 bits
-
-
-def _split(keys: np.ndarray) -> list[np.ndarray]:
-    """The keys split by their top 4 bits (PARTS)."""
-    top = (keys >> np.uint64(60)).astype(np.uint8)
-    ends = np.cumsum(np.bincount(top, minlength=PARTS))[:-1]
-    return np.split(keys[np.argsort(top, kind="stable")], ends)
-
-
-def _at_most(keys: np.ndarray, times: int) -> bool:
-    """Whether no key appears more than ``times`` times (1, or 2 when every key appears an
-    even number of times)."""
-    return _at_most_in(_split(keys) if len(keys) > 65_536 else [keys], times)
-
-
-def _at_most_in(parts: list[np.ndarray], times: int) -> bool:
-    """_at_most() of keys split in parts that no key spans (by their top bits, so that each
-    part's hash table stays in the CPU cache).
-
-    A bucket of a table holding at most ``times`` keys is fine, so only
-    keys in crowded buckets are looked at again: by other bits of the key,
-    and the few left sorted.
-    """
-    rest = np.sort(np.concatenate(_crowded(parts, times=times)))
-    return not np.any(rest[times:] == rest[:-times])
-
-
-def _crowded(parts: list[np.ndarray], *, times: int) -> list[np.ndarray]:
-    """The keys of each part that share a bucket of its hash table with more than ``times``
-    others, twice over (by two other slices of the key's bits)."""
-    left = []
-    for part in parts:
-        for shift, spare in ((40, 1), (18, 3)):
-            if len(part) < 256:
-                break
-            # About 2 (then 8) buckets a key: the second table is sparser, fewer are left.
-            bits = min(20, math.ceil(math.log2(len(part))) + spare)
-            bucket = (part >> np.uint64(shift)).astype(np.intp)
-            bucket &= (1 << bits) - 1
-            crowded = np.bincount(bucket, minlength=1 << bits) > times
-            part = part[np.flatnonzero(crowded[bucket])]
-        left.append(part)
-    return left
+        # Wound both ways somewhere (rare): watertight still if every edge is there exactly
+        # twice, i.e. (every key appearing an even number of times) none three times or more.
+        keys = np.empty(3 * len(triangles), dtype=np.uint64)
+        stl_kernels.edge_keys(_bits(triangles), keys)
+        keys.sort()
+        return not bool(np.any(keys[2:] == keys[:-2])), False
 
 
 def _finite(triangles: np.ndarray) -> np.ndarray:
@@ -345,36 +274,26 @@ def _high(a: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum(a[:, 0], a[:, 1]), a[:, 2])
 
 
-@functools.cache
-def _lattice(steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Barycentric weights of the points splatted for a triangle cut into steps**2 alike
-    smaller ones: their centroids, evenly spread and none shared with a neighbour."""
-    i, j = np.meshgrid(np.arange(steps), np.arange(steps), indexing="ij")
-    up = i + j <= steps - 1  # (i, j), (i+1, j), (i, j+1)
-    down = i + j <= steps - 2  # (i+1, j), (i, j+1), (i+1, j+1)
-    u = np.concatenate([i[up] + 1 / 3, i[down] + 2 / 3]) / steps
-    v = np.concatenate([j[up] + 1 / 3, j[down] + 2 / 3]) / steps
-    return u.astype(np.float32), v.astype(np.float32)
+def _lattice() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Barycentric weights (u, v) of the points splatted for a triangle cut into steps**2 alike
+    smaller ones: their centroids, evenly spread and none shared with a neighbour. For every
+    steps from 1 to LATTICE, one after the other: those of ``steps`` from ``start[steps]`` to
+    ``start[steps + 1]``."""
+    us, vs, start = [], [], [0, 0]
+    for steps in range(1, LATTICE + 1):
+        i, j = np.meshgrid(np.arange(steps), np.arange(steps), indexing="ij")
+        up = i + j <= steps - 1  # (i, j), (i+1, j), (i, j+1)
+        down = i + j <= steps - 2  # (i+1, j), (i, j+1), (i+1, j+1)
+        us.append(np.concatenate([i[up] + 1 / 3, i[down] + 2 / 3]) / steps)
+        vs.append(np.concatenate([j[up] + 1 / 3, j[down] + 2 / 3]) / steps)
+        start.append(start[-1] + len(us[-1]))
+    u, v = (np.concatenate(w).astype(np.float32) for w in (us, vs))
+    return u, v, np.array(start, dtype=np.int64)
 
 
-def _splat(zbuf: np.ndarray, side: int, corner, first, second, keys, steps: int) -> None:
-    """Small triangles: points of a barycentric lattice about SPACING apart, each marking the
-    pixel it falls in with the face's key (its depth is the face's: it is that small).
-
-    ``corner`` is (x, y) of the first corner, ``first`` and ``second`` the (x, y) of the two
-    edges from it, one value per triangle each.
-    """
-    if steps == 1:
-        third = np.float32(1 / 3)
-        px, py = ((e1 + e2) * third + c for c, e1, e2 in zip(corner, first, second, strict=True))
-    else:
-        u, v = (w[:, None] for w in _lattice(steps))  # one row per point: numpy's loops run long
-        px, py = (e1 * u + e2 * v + c for c, e1, e2 in zip(corner, first, second, strict=True))
-    pixel = py.astype(np.int32)  # float32 to int32 is several times faster than to int64
-    pixel *= np.int32(side)
-    pixel += px.astype(np.int32)
-    keys = keys if steps == 1 else np.tile(keys, len(pixel))
-    np.minimum.at(zbuf, pixel.ravel().astype(np.intp), keys)
+_LATTICE = _lattice()
+# What stl_kernels.draw needs of this module's settings.
+_SETTINGS = (SPACING, LATTICE, DENSE_EXTENT, DENSE_AREA, CODE_BITS, DEPTH_LEVELS)
 
 
 def _fill(zbuf: np.ndarray, side: int, sx, sy, sd, codes, box: tuple[int, int], levels) -> None:
@@ -441,8 +360,9 @@ def render(triangles: np.ndarray, *, size: int, closed: bool = False) -> bytes:
 
 
 def preview(triangles: np.ndarray, *, encoding: str, size: int) -> tuple[dict[str, Any], bytes]:
-    """mesh_metadata() and render() in one pass over the triangles: the same metadata and
-    picture, but each block of triangles, once in the CPU cache, is both checked and drawn.
+    """mesh_metadata() and render() together: the same metadata and picture, the triangles
+    read from the file's records as they are, once for the check and bounds
+    (stl_kernels.scan) and once for the drawing (stl_kernels.draw).
 
     The drawing cannot wait for the watertight check, so it assumes a
     closed mesh (the common case of a scan's solid model) and leaves out the
@@ -453,49 +373,39 @@ def preview(triangles: np.ndarray, *, encoding: str, size: int) -> tuple[dict[st
     """
     if len(triangles) < 4:  # not a solid
         return _two_passes(triangles, encoding=encoding, size=size)
+    triangles = triangles.astype(np.float32, copy=False)  # the scan reads their bits too
     supersample = SUPERSAMPLE if len(triangles) <= SUPERSAMPLE_UP_TO else 1
     side = size * supersample
     sample = triangles[:: max(1, len(triangles) // 2_000)]
-    if not np.isfinite(sample).all():  # not a solid (the blocks below are checked too)
+    if not np.isfinite(sample).all():  # not a solid (the scan checks every triangle too)
         return _two_passes(triangles, encoding=encoding, size=size)
     rotation = _rotation(sample)
     low, high = _provisional(triangles, rotation)
     if not (np.isfinite(low).all() and np.isfinite(high).all()):
         return _two_passes(triangles, encoding=encoding, size=size)
     canvas = _Canvas(_View(rotation, low, high, side))
-    bounds, hidden = _Bounds(), []
-    buffer = np.empty((min(CHUNK, len(triangles)), 3, 3), dtype=np.float32)
-    sums = _EdgeSums(min(CHUNK, len(triangles)))
-    for start in range(0, len(triangles), CHUNK):
-        block = _block(triangles, start, buffer)
-        if len(_finite(block)) < len(block):  # NaN or infinite coordinates: not a solid
-            return _two_passes(triangles, encoding=encoding, size=size)
-        sums.add(block)
-        bounds.add(block)
-        hidden.append(canvas.draw(block, closed=True, flip=False) + start)
+    sums = _EdgeSums(len(triangles))
+    lowest, highest = np.full(3, np.inf, np.float32), np.full(3, -np.inf, np.float32)
+    finite, mixed, turning, sums.filled = stl_kernels.scan(
+        triangles, triangles.view(np.uint32), sums.forward, 0, lowest, highest
+    )
+    if not finite:  # NaN or infinite coordinates: not a solid
+        return _two_passes(triangles, encoding=encoding, size=size)
+    sums.mixed, sums.turning = int(mixed), int(turning)
+    hidden = canvas.draw(triangles, closed=True, flip=False)
     watertight, wound = sums.closure(triangles)
-    metadata = _metadata(len(triangles), encoding, bounds.result(), watertight, wound)
+    bounds = (lowest.astype(float), highest.astype(float))
+    metadata = _metadata(len(triangles), encoding, bounds, watertight, wound)
     closed = watertight and wound
     if (canvas.beyond and len(triangles) > 20_000) or (closed and canvas.inside_out):
         zbuf = zbuffer(triangles, side, closed=closed)  # rare: drawn again as render() does
     else:
         if not closed:  # an open mesh shows the faces turned away too
-            turned = np.concatenate(hidden)
-            for start in range(0, len(turned), CHUNK):
-                block = np.take(triangles, turned[start : start + CHUNK], axis=0)
+            for start in range(0, len(hidden), CHUNK):
+                block = np.take(triangles, hidden[start : start + CHUNK], axis=0)
                 canvas.draw(block, closed=False, flip=False)
         zbuf = canvas.finish()
     return metadata, _shade(zbuf, side=side, supersample=supersample)
-
-
-def _block(triangles: np.ndarray, start: int, buffer: np.ndarray) -> np.ndarray:
-    """Triangles ``start`` to ``start + CHUNK``: contiguous, copied into ``buffer`` (while they
-    are in the CPU cache) from the corners of a file's records."""
-    block = triangles[start : start + CHUNK]
-    if block.flags.c_contiguous:
-        return block
-    np.copyto(buffer[: len(block)], block)
-    return buffer[: len(block)]
 
 
 def _two_passes(triangles: np.ndarray, *, encoding: str, size: int) -> tuple[dict, bytes]:
@@ -524,21 +434,8 @@ class _View:
             dtype=np.float32,
         )
         self.side = side
-        self._buffers: tuple[np.ndarray, np.ndarray] | None = None
         self.depth = max(scale * (high[2] - low[2]), 1e-6)  # in pixels, nearest to farthest
         self.levels = DEPTH_LEVELS / self.depth  # per pixel
-
-    def project(self, triangles: np.ndarray) -> list[np.ndarray]:
-        """Screen x, y and distance per corner, each (n, 3). Reuses two buffers: the arrays
-        returned are overwritten by the next call."""
-        corners = 3 * len(triangles)
-        if self._buffers is None or self._buffers[0].shape[1] != corners:
-            self._buffers = (np.empty((3, corners), np.float32), np.empty((3, corners), np.float32))
-        columns, rows = self._buffers
-        np.copyto(columns, triangles.reshape(-1, 3).T)  # x, y, z of every corner, contiguous
-        np.dot(self.axes, columns, out=rows)
-        rows += self.offsets[:, None]
-        return [row.reshape(-1, 3) for row in rows]
 
 
 def _provisional(triangles: np.ndarray, rotation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -605,78 +502,38 @@ class _Canvas:
         positive factor, is negative: its normals point in."""
         return self.volume < 0
 
-    def draw(self, block: np.ndarray, *, closed: bool, flip: bool) -> np.ndarray:
-        """Draws some triangles (``flip``: the normals point in; ``closed``: faces turned away
-        are left out). The indices in ``block`` of the faces of some area left out as turned
-        away, which an open mesh would show."""
-        view, zbuf = self.view, self.zbuf
-        side = view.side
-        x, y, d = view.project(block)
-        edge = np.nextafter(np.float32(side), np.float32(0))  # the last x or y in the picture
-        limits = ((x, edge), (y, edge), (d, np.float32(view.depth)))
-        if any(value.min() < 0 or value.max() > top for value, top in limits):
-            self.beyond = True
-            for value, top in limits:
-                np.clip(value, 0, top, out=value)
-        hidden = np.empty(0, dtype=np.intp)
-        # Twice the area on the screen, signed: negative for a face turned towards the viewer
-        # (its normal's component away from the viewer); and three times the centroid's distance.
-        nd = (x[:, 1] - x[:, 0]) * (y[:, 2] - y[:, 0]) - (y[:, 1] - y[:, 0]) * (x[:, 2] - x[:, 0])
-        distance = d[:, 0] + d[:, 1]
-        distance += d[:, 2]
-        self.volume += float(np.dot(nd, distance))
-        if closed:  # the far side is hidden by the near one: only faces turned towards are drawn
-            towards = np.greater(nd, 0) if flip else np.less(nd, 0)
-            hidden = np.flatnonzero(~towards)
-            chosen = np.flatnonzero(towards)
-            # take along axis 0: several times faster than x[chosen] for these (n, 3) arrays.
-            x, y, d = (np.take(value, chosen, axis=0) for value in (x, y, d))
-            distance = distance[chosen]
-        e1x, e1y, e1d = x[:, 1] - x[:, 0], y[:, 1] - y[:, 0], d[:, 1] - d[:, 0]
-        e2x, e2y, e2d = x[:, 2] - x[:, 0], y[:, 2] - y[:, 0], d[:, 2] - d[:, 0]
-        nd = e1x * e2y - e1y * e2x
-        length = np.sqrt((e1y * e2d - e1d * e2y) ** 2 + (e1d * e2x - e1x * e2d) ** 2 + nd * nd)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            facing = nd / (length if flip else -length)  # cosine towards the viewer
-        drawable = length > 0
-        extent = np.maximum(_span(e1x, e2x), _span(e1y, e2y))
-        # A face of a dense mesh, small in both extent and area, is one point: its neighbours'
-        # points are closer than a pixel all round.
-        dense = np.less_equal(extent, np.float32(DENSE_EXTENT))
-        dense &= np.less_equal(np.abs(nd), np.float32(2 * DENSE_AREA))
-        extent *= np.float32(1 / SPACING)
-        steps = np.clip(np.ceil(extent, out=extent), 1, LATTICE + 1).astype(np.int8)
-        np.putmask(steps, dense, np.int8(1))
-        steps *= drawable  # 0: not drawn
-
-        codes = np.abs(facing)
-        codes *= np.float32(255)
-        codes += np.float32(0.5)
-        with np.errstate(invalid="ignore"):  # NaN for a face of no area, which is not drawn
-            codes = codes.astype(np.uint32)
-        back = (facing < 0).astype(np.uint32)  # seen from behind: the second half of the palette
-        back <<= np.uint32(8)
-        codes |= back
-        distance *= np.float32(view.levels / 3)
-        np.clip(distance, 0, DEPTH_LEVELS, out=distance)
-        keys = distance.astype(np.uint32)
-        keys <<= np.uint32(CODE_BITS)
-        keys |= codes
-
-        parts = (x[:, 0], y[:, 0], e1x, e1y, e2x, e2y, keys)
-        for count in range(1, LATTICE + 1):
-            chosen = np.flatnonzero(steps == count)
-            if len(chosen) == len(steps):
-                x0, y0, ax, ay, bx, by, k = parts
-            elif len(chosen):
-                x0, y0, ax, ay, bx, by, k = (part[chosen] for part in parts)
-            else:
-                continue
-            _splat(zbuf, side, (x0, y0), (ax, ay), (bx, by), k, count)
-        chosen = np.flatnonzero(steps == LATTICE + 1)
-        if len(chosen):
-            self.big.append((x[chosen], y[chosen], d[chosen], codes[chosen]))
-        return hidden
+    def draw(self, triangles: np.ndarray, *, closed: bool, flip: bool) -> np.ndarray:
+        """Draws triangles (``flip``: the normals point in; ``closed``: faces turned away are
+        left out) with stl_kernels.draw, CHUNK at a time (its scratch stays small). The
+        indices of the faces left out as turned away, which an open mesh would show."""
+        view, n = self.view, min(CHUNK, len(triangles))
+        hidden = _reusable("hidden", n, np.intp)
+        corners = _reusable("big_corners", 9 * n, np.float32).reshape(n, 3, 3)
+        codes = _reusable("big_codes", n, np.uint32)
+        turned = []
+        for start in range(0, len(triangles), CHUNK):
+            n_hidden, n_big, beyond, volume = stl_kernels.draw(
+                triangles[start : start + CHUNK],
+                view.axes,
+                view.offsets,
+                (view.side, float(view.depth), float(view.levels)),
+                closed,
+                flip,
+                self.zbuf,
+                *_LATTICE,
+                hidden,
+                corners,
+                codes,
+                _SETTINGS,
+            )
+            self.beyond |= beyond
+            self.volume += volume
+            if n_big:  # filled exactly by finish(): x, y, distance per corner; shade code
+                x, y, d = (corners[:n_big, axis].copy() for axis in range(3))
+                self.big.append((x, y, d, codes[:n_big].copy()))
+            if n_hidden:
+                turned.append(hidden[:n_hidden] + start)
+        return np.concatenate(turned) if turned else np.empty(0, dtype=np.intp)
 
     def finish(self) -> np.ndarray:
         """The z-buffer, with the large triangles filled in."""
@@ -696,13 +553,6 @@ def _fill_all(zbuf: np.ndarray, side: int, x, y, d, codes, view: _View) -> None:
         chosen = np.flatnonzero(boxes == box)
         size = divmod(int(box), 65536)
         _fill(zbuf, side, x[chosen], y[chosen], d[chosen], codes[chosen], size, view.levels)
-
-
-def _span(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """The width of a triangle along one axis from its two edges out of corner 0."""
-    span = np.abs(first - second)
-    np.maximum(span, np.abs(first), out=span)
-    return np.maximum(span, np.abs(second), out=span)
 
 
 def _palette() -> np.ndarray:
