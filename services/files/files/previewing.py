@@ -113,11 +113,6 @@ class PreviewPool:
         self.busy: set[PreviewWorker] = set()
         self.stopping = False
 
-    def start_one(self) -> None:
-        """A worker warming up before the first job needs it."""
-        if not self.idle and not self.stopping:
-            self.idle.append(PreviewWorker())
-
     def run(self, source: Path, kind: str, png: Path) -> dict[str, Any]:
         """One preview in a worker; its answer, or ``unavailable`` with why not."""
         worker = self._take()
@@ -245,9 +240,6 @@ class PreviewJobs(DependencyProvider):
         self.settings = Settings.from_config(self.container.config)
         self.slots = Semaphore(self.settings.preview_workers)
         self.pool = PreviewPool()
-
-    def start(self) -> None:
-        self.pool.start_one()  # warm before the first upload needs it
 
     def stop(self) -> None:
         # A preview still drawing when the service stops is lost with its process; the
