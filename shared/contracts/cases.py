@@ -275,6 +275,7 @@ class CaseSummary(Out):
     due_date: date | None
     created_at: datetime
     archived: bool
+    new_notes: int = Field(0, description="notes the other office wrote since this office read")
 
 
 class CaseDetail(Out):

@@ -199,7 +199,11 @@ def test_a_case_from_creation_to_a_booked_planning_session(
     # The lab sees the session and the teeth in FDI, and starts manufacturing in the browser.
     lab_page = new_page()
     log_in(lab_page, offices.lab.email)
-    lab_page.goto(f"/cases/{case_id}")
+    # The lab's list marks the case that has a note new to it.
+    lab_page.goto("/cases")
+    row = lab_page.locator(f'tr[data-case="{case_id}"]')
+    expect(row.locator(".badge.new")).to_have_text("New")
+    row.get_by_role("link", name=re.compile(r"^C-\d{4}-\d{5,}$")).click()
     expect(lab_page.locator(".teeth-list")).to_have_text("Teeth (FDI): 36, 46")
     expect(lab_page.locator(".booking-when")).to_be_visible()
     # The client's note is new to the lab, and is read once shown.
@@ -208,6 +212,8 @@ def test_a_case_from_creation_to_a_booked_planning_session(
     expect(note.locator(".badge.new")).to_have_text("New")
     notes = offices.lab.get(f"/api/v1/cases/{case_id}/notes").json()
     assert [(n["body"], n["new"]) for n in notes] == [("Please check the upper scan.", False)]
+    rows = offices.lab.get("/api/v1/cases", params={"q": reference}).json()["items"]
+    assert [row["new_notes"] for row in rows] == [0]
     lab_page.get_by_role("button", name="Manufacturing").click()
     expect(lab_page.locator(".case-stage .chip")).to_contain_text("Manufacturing")
     expect(lab_page.locator(".case-stage .chip")).to_have_attribute("data-colour", "white")

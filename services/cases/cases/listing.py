@@ -14,7 +14,7 @@ from sqlalchemy import Select, and_, case, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
-from cases import views
+from cases import notes, views
 from cases.colours import RANK
 from cases.models import Case
 from shared.contracts import Caller
@@ -141,8 +141,11 @@ def list_cases(session: Session, *, who: Caller, query: CaseListQuery) -> CasePa
             .offset(offset)
         )
         rows = list(session.scalars(statement))
+    new_notes = notes.new_notes_by_case(
+        session, office_id=who.office_id, case_ids=[c.id for c in rows]
+    )
     return CasePage(
-        items=[views.summary(c, who=who) for c in rows],
+        items=[views.summary(c, who=who, new_notes=new_notes.get(c.id, 0)) for c in rows],
         total=total,
         page=query.page,
         page_size=query.page_size,

@@ -44,6 +44,30 @@ def _out(note: CaseNote, *, office_id: uuid.UUID, last_read: datetime) -> CaseNo
     )
 
 
+def new_notes_by_case(
+    session: Session, *, office_id: uuid.UUID, case_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How many notes of each case are new to ``office_id`` (a page of a list: one query)."""
+    if not case_ids:
+        return {}
+    last_read = (
+        select(CaseNoteRead.last_read_at)
+        .where(CaseNoteRead.case_id == CaseNote.case_id, CaseNoteRead.office_id == office_id)
+        .correlate(CaseNote)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(CaseNote.case_id, func.count())
+        .where(
+            CaseNote.case_id.in_(case_ids),
+            CaseNote.office_id != office_id,
+            CaseNote.at > func.coalesce(last_read, NEVER),
+        )
+        .group_by(CaseNote.case_id)
+    )
+    return {case_id: int(count) for case_id, count in rows.tuples()}
+
+
 def list_notes(session: Session, *, who: Caller, case_id: Any) -> list[CaseNoteOut]:
     """The notes of a case the caller may see, oldest first, ``new`` as its office sees them."""
     case = visible(session, who=who, case_id=case_id)

@@ -111,8 +111,8 @@ def detail(
     )
 
 
-def summary(case: Case, *, who: Caller) -> CaseSummary:
-    """A row of the case list, for the caller's side."""
+def summary(case: Case, *, who: Caller, new_notes: int = 0) -> CaseSummary:
+    """A row of the case list, for the caller's side (``new_notes``: new to its office)."""
     side = side_of(case, who)
     stage = CaseStage(case.stage)
     return CaseSummary(
@@ -132,4 +132,5 @@ def summary(case: Case, *, who: Caller) -> CaseSummary:
         due_date=case.due_date,
         created_at=case.created_at,
         archived=side == Side.client and case.archived_at is not None,
+        new_notes=new_notes,
     )

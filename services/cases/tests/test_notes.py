@@ -27,7 +27,17 @@ def test_notes_are_new_to_the_other_office_until_it_reads_them(bridge: Bridge) -
         ("Thanks", False, lab.id),
         ("Any news?", True, client.id),
     ]
+    other = bridge.new_case(client, lab)["id"]  # no notes: counts nothing
+
+    def new_in_list(office) -> dict[str, int]:
+        page = bridge.list_cases(caller=office.caller)
+        return {row["id"]: row["new_notes"] for row in page["items"]}
+
+    assert new_in_list(lab) == {case_id: 2, other: 0}
+    assert new_in_list(client) == {case_id: 1, other: 0}
     bridge.mark_notes_read(caller=lab.caller, case_id=case_id)
+    assert new_in_list(lab) == {case_id: 0, other: 0}
+    assert new_in_list(client) == {case_id: 1, other: 0}
     assert [n["new"] for n in bridge.list_notes(caller=lab.caller, case_id=case_id)] == [
         False,
         False,

@@ -2,7 +2,7 @@
 // legend, search and the archive; the dashboard's lab cases block.
 import { ApiError, api, get } from "../api.js";
 import { navigate } from "../router.js";
-import { announce, formatDate, formatDay, h, page } from "../ui.js";
+import { announce, formatDate, formatDay, h, newBadge, page } from "../ui.js";
 
 export const ARCHIVE_NOTE =
   "Archiving only hides the case from your own list; it does not cancel the case or put it on hold, and the lab keeps working on it.";
@@ -125,7 +125,7 @@ export async function list({ me, query }) {
             h(
               "tr",
               { "data-case": c.id, "data-colour": c.colour, class: c.colour === "red" ? "attention" : "" },
-              h("td", { class: "nowrap" }, h("a", { href: `/cases/${c.id}` }, c.reference)),
+              h("td", { class: "nowrap" }, h("a", { href: `/cases/${c.id}` }, c.reference), c.new_notes ? [" ", newBadge(c.new_notes)] : null),
               h("td", {}, c.patient_name),
               h("td", {}, colourChip(c.colour, c.stage_label)),
               h("td", {}, (side === "lab" ? c.client_office_name : c.lab_office_name) || "—"),
