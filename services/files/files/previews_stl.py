@@ -18,11 +18,13 @@ stl_kernels.py; what is decided once per mesh stays here in numpy.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import mmap
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -362,7 +364,8 @@ def render(triangles: np.ndarray, *, size: int, closed: bool = False) -> bytes:
 def preview(triangles: np.ndarray, *, encoding: str, size: int) -> tuple[dict[str, Any], bytes]:
     """mesh_metadata() and render() together: the same metadata and picture, the triangles
     read from the file's records as they are, once for the check and bounds
-    (stl_kernels.scan) and once for the drawing (stl_kernels.draw).
+    (stl_kernels.scan, in a second thread) and once for the drawing
+    (stl_kernels.draw, at the same time).
 
     The drawing cannot wait for the watertight check, so it assumes a
     closed mesh (the common case of a scan's solid model) and leaves out the
@@ -386,13 +389,18 @@ def preview(triangles: np.ndarray, *, encoding: str, size: int) -> tuple[dict[st
     canvas = _Canvas(_View(rotation, low, high, side))
     sums = _EdgeSums(len(triangles))
     lowest, highest = np.full(3, np.inf, np.float32), np.full(3, -np.inf, np.float32)
-    finite, mixed, turning, sums.filled = stl_kernels.scan(
-        triangles, triangles.view(np.uint32), sums.forward, 0, lowest, highest
+    # The check's scan on a second core while this one draws: the two compiled loops let go
+    # of the GIL, and neither reads what the other writes.
+    scanning = _scanner().submit(
+        stl_kernels.scan, triangles, triangles.view(np.uint32), sums.forward, 0, lowest, highest
     )
+    try:
+        hidden = canvas.draw(triangles, closed=True, flip=False)
+    finally:
+        finite, mixed, turning, sums.filled = scanning.result()
     if not finite:  # NaN or infinite coordinates: not a solid
         return _two_passes(triangles, encoding=encoding, size=size)
     sums.mixed, sums.turning = int(mixed), int(turning)
-    hidden = canvas.draw(triangles, closed=True, flip=False)
     watertight, wound = sums.closure(triangles)
     bounds = (lowest.astype(float), highest.astype(float))
     metadata = _metadata(len(triangles), encoding, bounds, watertight, wound)
@@ -406,6 +414,12 @@ def preview(triangles: np.ndarray, *, encoding: str, size: int) -> tuple[dict[st
                 canvas.draw(block, closed=False, flip=False)
         zbuf = canvas.finish()
     return metadata, _shade(zbuf, side=side, supersample=supersample)
+
+
+@functools.cache
+def _scanner() -> ThreadPoolExecutor:
+    """One thread for preview()'s scan (made on first use: only preview workers need it)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="stl-scan")
 
 
 def _two_passes(triangles: np.ndarray, *, encoding: str, size: int) -> tuple[dict, bytes]:
