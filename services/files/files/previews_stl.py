@@ -173,8 +173,11 @@ class _EdgeSums:
             # Each edge runs forwards as often as backwards, and no edge has both ends equal.
             forward = self.forward[: self.filled]
             spare = _reusable("spare", self.filled, np.uint64)
-            once = not stl_kernels.any_twice(forward, spare)
-            return once, once
+            twice = stl_kernels.any_twice(forward, spare)
+            if twice == stl_kernels.UNDECIDED:  # keys made to collide: sorted instead
+                ordered = np.sort(forward)
+                twice = int(np.any(ordered[1:] == ordered[:-1]))
+            return not twice, not twice
         # Wound both ways somewhere (rare): watertight still if every edge is there exactly
         # twice, i.e. (every key appearing an even number of times) none three times or more.
         keys = np.empty(3 * len(triangles), dtype=np.uint64)

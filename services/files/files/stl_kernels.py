@@ -1,4 +1,4 @@
-"""The inner loops of STL previews, compiled by numba: one pass per block of triangles.
+"""The inner loops of STL previews, compiled by numba.
 
 previews_stl.py decides what is drawn and checked; these loops do the work
 per triangle that numpy would spread over a dozen temporaries of the whole
@@ -69,13 +69,18 @@ def edge_keys(bits, out):
 
 
 _PART_KEYS = 8192  # keys per part of any_twice's table: it stays in the CPU cache
+# A table at most half full needs a few probes per key; this many means keys chosen to
+# collide, which any_twice leaves to a sort rather than take quadratic time.
+_MOST_PROBES = 64
+UNDECIDED = 2
 
 
 @numba.njit(**_JIT)
 def any_twice(keys, spare):
-    """Whether some key appears twice. The keys are spread over parts by their top bits
-    (``spare``, as long as ``keys``, holds them so), then each part goes through an
-    open-addressing table small enough for the CPU cache."""
+    """Whether some key appears twice: 1 if so, 0 if not, UNDECIDED when the keys crowd the
+    table (a mesh made to collide: the caller sorts them instead). The keys are spread over
+    parts by their top bits (``spare``, as long as ``keys``, holds them so), then each part
+    goes through an open-addressing table small enough for the CPU cache."""
     n = keys.shape[0]
     part_bits = 0
     while (n >> part_bits) > _PART_KEYS and part_bits < 16:
@@ -111,17 +116,21 @@ def any_twice(keys, spare):
             key = spare[i]
             if key == _EMPTY_SLOT:  # the table's empty mark: counted aside
                 if zero_seen:
-                    return True
+                    return 1
                 zero_seen = True
                 continue
             slot = np.intp(key & mask)
+            probes = 0
             while table[slot] != _EMPTY_SLOT:
                 if table[slot] == key:
-                    return True
+                    return 1
+                probes += 1
+                if probes > _MOST_PROBES:
+                    return UNDECIDED
                 slot = (slot + np.intp(1)) & np.intp(slots - 1)
             table[slot] = key
         table[:slots] = 0
-    return False
+    return 0
 
 
 @numba.njit(inline="always", **_JIT)

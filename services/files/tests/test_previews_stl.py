@@ -274,3 +274,30 @@ def test_a_dense_mesh_is_drawn_in_indexed_colour_within_a_level_of_the_full_pale
     assert np.abs(shown - wanted.astype(int)).max() <= 2
     background = zbuf == previews_stl._EMPTY
     assert (shown[background] == previews_stl.BACKGROUND).all()
+
+
+def test_edge_keys_made_to_collide_are_left_to_a_sort_rather_than_take_quadratic_time():
+    from files import stl_kernels
+
+    rng = np.random.default_rng(3)
+    keys = rng.integers(1, 2**63, 200_000, dtype=np.uint64)
+    spare = np.empty_like(keys)
+    assert stl_kernels.any_twice(keys, spare) == 0
+    planted = keys.copy()
+    planted[150_000] = planted[7]
+    assert stl_kernels.any_twice(planted, spare) == 1
+    # Distinct keys with the same low bits and top bits: one bucket of one part, which a
+    # crafted mesh could aim at (the corner hash can be inverted).
+    crafted = (np.arange(1, 50_001, dtype=np.uint64) << np.uint64(32)) | np.uint64(0x5)
+    assert stl_kernels.any_twice(crafted, np.empty_like(crafted)) == stl_kernels.UNDECIDED
+
+
+def test_the_sorting_fallback_gives_the_same_answers(torus, monkeypatch):
+    from files import stl_kernels
+
+    monkeypatch.setattr(stl_kernels, "any_twice", lambda keys, spare: stl_kernels.UNDECIDED)
+    assert previews_stl.closure(torus) == (True, True)
+    # Each box closed on its own, sharing one edge: only the duplicate check can tell.
+    box = triangles(trimesh.creation.box(extents=(2, 2, 2)))
+    beside = box + np.array([2, 2, 0], dtype=np.float32)
+    assert previews_stl.closure(np.concatenate([box, beside])) == (False, False)
