@@ -4,7 +4,7 @@ VENV := .venv/bin
 PYTEST_FLAGS ?=
 export PYTHONWARNINGS := ignore::Warning:nameko.cli.commands
 
-.PHONY: setup run test test-services test-suites test-broker-restart lint bench clean
+.PHONY: setup run test test-services test-suites lint bench clean
 
 setup:
 	bash deploy/local/setup.sh
@@ -15,21 +15,14 @@ run:
 # Two pytest sessions: the in-process nameko tests need eventlet's monkey patch
 # (`nameko test` applies it); everything else (gateway, end-to-end, browser,
 # reliability) must run without it. Each session fails when it collects nothing.
-# The two run side by side (each spends most of its time waiting on the broker,
-# the database or a browser; each output is printed whole when its session ends),
-# then the tests that stop the machine's RabbitMQ run alone.
 test: setup
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-services test-suites
-	$(MAKE) --no-print-directory test-broker-restart
+	$(MAKE) --no-print-directory test-services test-suites
 
 test-services:
 	$(VENV)/nameko test services tests/nameko -p no:cacheprovider $(PYTEST_FLAGS)
 
 test-suites:
-	$(VENV)/pytest tests --ignore=tests/nameko -p no:pytest_nameko -p no:cacheprovider -m "not broker_restart" $(PYTEST_FLAGS)
-
-test-broker-restart:
-	$(VENV)/pytest tests/reliability -p no:pytest_nameko -p no:cacheprovider -m broker_restart $(PYTEST_FLAGS)
+	$(VENV)/pytest tests --ignore=tests/nameko -p no:pytest_nameko -p no:cacheprovider $(PYTEST_FLAGS)
 
 lint:
 	$(VENV)/ruff check .
